@@ -168,7 +168,14 @@ pub enum UploadPlan {
         /// Bytes per part (every part but the last has exactly this size).
         part_size: u64,
         /// The parts still to upload (on resume: only those the cloud has not received).
+        /// May be a subset of the missing parts (e.g. to keep the message small): the
+        /// device uploads these, then asks again with `resume` for the rest.
         parts: Vec<PartPlan>,
+        /// On resume: the parts the cloud already has (from ListParts) with their ETags, so a
+        /// device that crashed after S3 stored a part but before it recorded the ETag can
+        /// still complete without sending that part again. Empty on a first response.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        received: Vec<CompletedPart>,
     },
 }
 
@@ -309,6 +316,14 @@ mod tests {
         assert!(serde_json::from_str::<UploadRequest>(ok).is_ok());
         let bad = r#"{"request_id":"a","file_name":"x.wav","size":1,"sha256":"00","device":"b"}"#;
         assert!(serde_json::from_str::<UploadRequest>(bad).is_err());
+    }
+
+    #[test]
+    fn multipart_plans_without_received_parts_still_parse() {
+        let json = r#"{"kind":"multipart","upload_id":"u1","part_size":8,"parts":[]}"#;
+        let plan: UploadPlan = serde_json::from_str(json).unwrap();
+        let UploadPlan::Multipart { received, .. } = plan else { panic!("not multipart") };
+        assert!(received.is_empty());
     }
 
     #[test]

@@ -75,6 +75,7 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 pub mod cli;
 pub mod config;
 pub mod content_type;
@@ -92,6 +93,7 @@ pub mod router;
 mod stage;
 pub mod store;
 
+pub use blocking::blocking;
 pub use context::Context;
 pub use error::{BoxError, ErrorKind, StageError};
 pub use invoke::{Failure, Invocation, invoke};

@@ -6,10 +6,14 @@
 //! | stage | input | output |
 //! |---|---|---|
 //! | `checksum` | any object | size, SHA-256, MD5, detected type, ETag check |
+//! | `mdf` | ASAM MDF 4 (`.mf4`) | header, channel groups, per-channel statistics; CSV per group |
+//! | `records` | a binary format declared in `haul.toml` | header values, per-field statistics; CSV |
 
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+pub mod mdf;
+pub mod records;
 
 use haul_pipeline::Registry;
 
@@ -18,5 +22,10 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../haul.toml");
 
 /// Every built-in stage.
 pub fn registry() -> Registry {
-    Registry::new().register(checksum::Checksum)
+    Registry::new()
+        .register(checksum::Checksum)
+        .register(mdf::MdfStage)
+        .register_with("records", |layout: records::RecordLayout| {
+            Ok(records::RecordsStage::new(layout)?)
+        })
 }

@@ -73,14 +73,7 @@ pub(super) fn execute(app: &App, global: &GlobalArgs, cmd: ConfigCommand) -> Res
             humantime::format_duration(st.timeout).to_string(),
             st.concurrency.to_string(),
             st.max_receive_count.to_string(),
-            if st.options.is_empty() {
-                "-".to_owned()
-            } else {
-                toml::to_string(&st.options)
-                    .unwrap_or_default()
-                    .trim()
-                    .replace('\n', "; ")
-            },
+            options_summary(&st.options),
         ]);
     }
     println!("\nstages:");
@@ -98,6 +91,22 @@ pub(super) fn execute(app: &App, global: &GlobalArgs, cmd: ConfigCommand) -> Res
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `key=value` for scalar options, `key[n]` for lists, `key{..}` for tables.
+fn options_summary(options: &toml::Table) -> String {
+    if options.is_empty() {
+        return "-".to_owned();
+    }
+    let parts: Vec<String> = options
+        .iter()
+        .map(|(k, v)| match v {
+            toml::Value::Array(a) => format!("{k}[{}]", a.len()),
+            toml::Value::Table(_) => format!("{k}{{..}}"),
+            other => format!("{k}={other}"),
+        })
+        .collect();
+    parts.join(" ")
 }
 
 fn list_or_any(items: &[String]) -> String {

@@ -1,0 +1,58 @@
+//! `mdf`: ASAM MDF 4.x measurement files. A pure-Rust reader streams the data blocks in
+//! bounded memory and reports per-channel statistics; each channel group becomes a CSV
+//! artifact.
+
+mod block;
+mod channel;
+mod column;
+mod conversion;
+mod csv;
+mod data;
+mod error;
+mod evaluate;
+mod header;
+mod record;
+mod scan;
+mod sink;
+mod summary;
+mod text;
+pub mod write;
+mod zip;
+
+pub use error::MdfError;
+pub use header::{FileHeader, HistoryEntry};
+pub use scan::{summarize, summarize_file};
+pub use summary::{ChannelSummary, GroupSummary, MdfSummary};
+pub use text::SourceInfo;
+
+use haul_pipeline::prelude::*;
+
+/// The `mdf` stage.
+#[derive(Debug, Default)]
+pub struct MdfStage;
+
+impl Stage for MdfStage {
+    fn name(&self) -> &str {
+        "mdf"
+    }
+
+    async fn process(&self, object: Object, cx: &Context) -> Result<Output, StageError> {
+        let file = object.file(cx.scratch_dir()).await?;
+        let csv_dir = cx.scratch_dir().join("csv");
+        std::fs::create_dir_all(&csv_dir).map_err(StageError::retryable)?;
+        let (path, dir) = (file.path().to_owned(), csv_dir.clone());
+        let summary = haul_pipeline::blocking(move || summarize_file(&path, Some(&dir))).await?;
+        let summary = summary.map_err(|e| {
+            if e.is_permanent() {
+                StageError::permanent(e)
+            } else {
+                StageError::retryable(e)
+            }
+        })?;
+        let mut output = Output::serialize(&summary)?;
+        for name in &summary.csv_files {
+            output = output.with_artifact(Artifact::file(name, "text/csv", csv_dir.join(name)));
+        }
+        Ok(output)
+    }
+}
