@@ -6,12 +6,15 @@
 //! | stage | input | output |
 //! |---|---|---|
 //! | `checksum` | any object | size, SHA-256, MD5, detected type, ETag check |
+//! | `heart-sound` | WAV, FLAC, MP3, Ogg Vorbis phonocardiograms | heart rate and variability, S1/S2 per beat, quality; plot |
 //! | `mdf` | ASAM MDF 4 (`.mf4`) | header, channel groups, per-channel statistics; CSV per group |
 //! | `records` | a binary format declared in `haul.toml` | header values, per-field statistics; CSV |
 
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+pub mod cli;
+pub mod heart_sound;
 pub mod mdf;
 pub mod records;
 
@@ -24,6 +27,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../haul.toml");
 pub fn registry() -> Registry {
     Registry::new()
         .register(checksum::Checksum)
+        .register_with("heart-sound", |p: heart_sound::Params| Ok(heart_sound::HeartSoundStage::new(p)?))
         .register(mdf::MdfStage)
         .register_with("records", |layout: records::RecordLayout| {
             Ok(records::RecordsStage::new(layout)?)

@@ -23,6 +23,9 @@ struct HaulCli {
 enum HaulCommand {
     #[command(flatten)]
     Core(cli::Command),
+    /// Measure a built-in stage against an annotated dataset.
+    #[command(subcommand)]
+    Eval(haul_stages::cli::eval::EvalCommand),
 }
 
 fn main() -> ExitCode {
@@ -32,6 +35,7 @@ fn main() -> ExitCode {
     cli::block_on(async move {
         match args.command {
             HaulCommand::Core(cmd) => app.execute(&args.global, cmd).await,
+            HaulCommand::Eval(cmd) => haul_stages::cli::eval::execute(cmd).await,
         }
     })
 }

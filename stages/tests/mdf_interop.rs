@@ -1,10 +1,10 @@
 //! The MDF reader against the asammdf oracle, channel by channel: every value of every
 //! channel in the CSV, the statistics and the master range in the summary.
 
-mod common;
+mod mdf_common;
 
 use anyhow::{Result, ensure};
-use common::{compare_with_oracle, oracle_python, root, run_script};
+use mdf_common::{compare_with_oracle, oracle_python, root, run_script};
 
 #[test]
 fn reader_matches_asammdf_on_freshly_generated_files() -> Result<()> {

@@ -1,0 +1,3 @@
+//! Commands of the `haul` binary beyond the framework's shared ones.
+
+pub mod eval;

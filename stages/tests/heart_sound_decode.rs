@@ -1,0 +1,181 @@
+//! Decoding: every WAV sample format, FLAC, MP3 and Ogg Vorbis, channel mixing, and the
+//! errors a bad file gives. FLAC, MP3 and Vorbis files are made by the Debian tools `flac`,
+//! `lame` and `oggenc` (package `vorbis-tools`).
+
+mod heart_common;
+
+use heart_common::{WavFormat, file, run, tone, write_wav};
+use haul_stages::heart_sound::{HeartSoundError, decode_file};
+
+#[test]
+fn wav_of_every_sample_format_decodes_to_its_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    for (format, rate) in [
+        (WavFormat::U8, 8000),
+        (WavFormat::I16, 4000),
+        (WavFormat::I24, 44100),
+        (WavFormat::I32, 22050),
+        (WavFormat::F32, 48000),
+    ] {
+        let path = file(&dir, &format!("{format:?}.wav"));
+        write_wav(&path, &[tone(2.5, rate, 100.0, 0.5)], rate, format);
+        let d = decode_file(&path, 1000).unwrap();
+        assert!(
+            (d.info.duration_s - 2.5).abs() < 1e-3,
+            "{format:?}: {}",
+            d.info.duration_s
+        );
+        assert_eq!(d.samples.len(), 2500, "{format:?}");
+        assert_eq!(d.info.sample_rate_hz, rate);
+        assert!(d.info.container.starts_with("wav"), "{}", d.info.container);
+        // The 100 Hz tone survives decoding and resampling at the right level.
+        let rms = (d.samples[500..2000].iter().map(|v| v * v).sum::<f32>() / 1500.0).sqrt();
+        assert!((rms - 0.3536).abs() < 0.01, "{format:?}: rms {rms}");
+    }
+}
+
+#[test]
+fn channels_are_mixed_to_mono() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, "stereo.wav");
+    let left = tone(1.0, 8000, 100.0, 0.5);
+    let right: Vec<f32> = left.iter().map(|v| -v).collect();
+    let silent = vec![0.0; left.len()];
+    write_wav(
+        &path,
+        &[left.clone(), right, silent.clone(), silent],
+        8000,
+        WavFormat::I16,
+    );
+    let d = decode_file(&path, 1000).unwrap();
+    assert_eq!(d.info.channels, 4);
+    assert!(
+        d.samples.iter().all(|v| v.abs() < 1e-3),
+        "opposite channels cancel"
+    );
+    write_wav(&path, &[left.clone(), left], 8000, WavFormat::I16);
+    let d = decode_file(&path, 1000).unwrap();
+    let peak = d.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    assert!((peak - 0.5).abs() < 0.02, "{peak}");
+}
+
+#[test]
+fn flac_mp3_and_ogg_vorbis_decode_to_their_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = file(&dir, "source.wav");
+    write_wav(&wav, &[tone(3.0, 44100, 120.0, 0.4)], 44100, WavFormat::I16);
+    let w = wav.to_str().unwrap();
+    let (flac, mp3, ogg) = (
+        file(&dir, "a.flac"),
+        file(&dir, "a.mp3"),
+        file(&dir, "a.ogg"),
+    );
+    run(
+        "flac",
+        "flac",
+        &["-s", "-f", "-o", flac.to_str().unwrap(), w],
+    );
+    run("lame", "lame", &["--quiet", w, mp3.to_str().unwrap()]);
+    run(
+        "oggenc",
+        "vorbis-tools",
+        &["-Q", "-o", ogg.to_str().unwrap(), w],
+    );
+    for (path, container, codec) in [
+        (flac, "flac", "flac"),
+        (mp3, "mp3", "mp3"),
+        (ogg, "ogg", "vorbis"),
+    ] {
+        let d = decode_file(&path, 1000).unwrap();
+        // Lossy encoders add up to a couple of frames of delay and padding.
+        assert!(
+            (d.info.duration_s - 3.0).abs() < 0.06,
+            "{container}: {}",
+            d.info.duration_s
+        );
+        assert!(d.info.container.contains(container), "{}", d.info.container);
+        assert!(d.info.codec.contains(codec), "{}", d.info.codec);
+        assert_eq!(d.info.sample_rate_hz, 44100);
+    }
+}
+
+/// The error of a decode that must fail (without printing the decoded samples otherwise).
+fn failure(path: &std::path::Path) -> HeartSoundError {
+    match decode_file(path, 1000) {
+        Ok(d) => panic!("{} decoded fine: {:?}", path.display(), d.info),
+        Err(e) => e,
+    }
+}
+
+fn assert_permanent(err: HeartSoundError, words: &[&str]) {
+    assert!(err.is_permanent(), "{err}");
+    let text = err.to_string().to_lowercase();
+    assert!(
+        words.iter().any(|w| text.contains(w)),
+        "`{text}` names none of {words:?}"
+    );
+}
+
+#[test]
+fn empty_file_is_a_permanent_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, "empty.wav");
+    std::fs::write(&path, b"").unwrap();
+    let err = failure(&path);
+    assert!(matches!(err, HeartSoundError::Empty { .. }));
+    assert_permanent(err, &["empty"]);
+}
+
+#[test]
+fn garbage_is_a_permanent_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, "noise.wav");
+    let bytes: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, bytes).unwrap();
+    assert_permanent(
+        failure(&path),
+        &["unsupported", "corrupt", "not a recognised"],
+    );
+}
+
+#[test]
+fn truncated_wav_is_a_permanent_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = file(&dir, "cut.wav");
+    write_wav(&path, &[tone(2.0, 8000, 100.0, 0.5)], 8000, WavFormat::I16);
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2 + 1]).unwrap();
+    assert_permanent(failure(&path), &["truncated"]);
+}
+
+#[test]
+fn corrupt_flac_is_a_permanent_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let wav = file(&dir, "source.wav");
+    write_wav(&wav, &[tone(3.0, 8000, 120.0, 0.4)], 8000, WavFormat::I16);
+    let flac = file(&dir, "bad.flac");
+    run(
+        "flac",
+        "flac",
+        &[
+            "-s",
+            "-f",
+            "-o",
+            flac.to_str().unwrap(),
+            wav.to_str().unwrap(),
+        ],
+    );
+    let mut bytes = std::fs::read(&flac).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid..mid + 64].iter_mut().for_each(|b| *b ^= 0x5A);
+    std::fs::write(&flac, &bytes).unwrap();
+    assert_permanent(failure(&flac), &["corrupt", "malformed", "truncated"]);
+}
+
+#[test]
+fn unreadable_path_is_a_retryable_error() {
+    let err = failure(std::path::Path::new("/nonexistent/dir/x.wav"));
+    assert!(!err.is_permanent(), "{err}");
+}
