@@ -84,6 +84,7 @@ mod error;
 pub mod event;
 mod invoke;
 pub mod lambda;
+pub mod local;
 mod object;
 mod pipeline;
 mod registry;

@@ -16,6 +16,7 @@ pub mod checksum;
 pub mod cli;
 pub mod heart_sound;
 pub mod mdf;
+pub mod presign;
 pub mod records;
 
 use haul_pipeline::Registry;

@@ -3,6 +3,7 @@
 
 pub mod s3_endpoint;
 pub mod scripted;
+pub mod stack;
 
 use std::path::PathBuf;
 

@@ -4,6 +4,7 @@
 //! (any key under `[stages.NAME]` that is not a framework setting) are checked by the stage
 //! itself when it is built, so a typo there is an error too.
 
+mod presign;
 mod size;
 
 use std::collections::BTreeMap;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+pub use presign::PresignConfig;
 pub use size::ByteSize;
 
 /// The whole configuration file.
@@ -28,6 +30,9 @@ pub struct HaulConfig {
     /// Settings per stage name (timeout, concurrency, retries, and the stage's options).
     #[serde(default)]
     pub stages: BTreeMap<String, StageSettings>,
+    /// What devices may upload, and how URLs are signed.
+    #[serde(default)]
+    pub presign: PresignConfig,
 }
 
 /// `[storage]`: names of the bucket and the prefixes.
@@ -230,6 +235,7 @@ impl HaulConfig {
         for (i, route) in self.routes.iter().enumerate() {
             validate_route(i, route, self)?;
         }
+        self.presign.validate()?;
         for (name, settings) in &self.stages {
             if settings.timeout.is_zero() {
                 return Err(invalid(format!("stages.{name}.timeout"), "must be above zero"));

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::{BodyReader, ListPage, ObjectMeta, ObjectStore, PutBody, StoreError};
+use super::{BodyReader, ListPage, ObjectMeta, ObjectStore, PutBody, StoreError, fs_meta};
 use crate::content_type;
 
 /// Prefix of the temporary files a write goes through; never listed.
@@ -97,13 +97,16 @@ impl ObjectStore for FsStore {
                 key: key.to_owned(),
             });
         }
-        let etag = md5_file(&path).await.map_err(Self::io_err("head", bucket, key))?;
+        let (etag, content_type) = match fs_meta::read(&self.root, bucket, key, meta.len()).await {
+            Some(m) => (m.etag, m.content_type),
+            None => (md5_file(&path).await.map_err(Self::io_err("head", bucket, key))?, None),
+        };
         Ok(ObjectMeta {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             size: meta.len(),
             etag: Some(etag),
-            content_type: Some(content_type::from_name(key).to_owned()),
+            content_type: Some(content_type.unwrap_or_else(|| content_type::from_name(key).to_owned())),
             last_modified: meta.modified().ok().map(DateTime::<Utc>::from),
         })
     }
@@ -116,7 +119,7 @@ impl ObjectStore for FsStore {
         Ok(Box::pin(file))
     }
 
-    async fn put(&self, bucket: &str, key: &str, body: PutBody, _content_type: &str) -> Result<(), StoreError> {
+    async fn put(&self, bucket: &str, key: &str, body: PutBody, content_type: &str) -> Result<(), StoreError> {
         let path = self.path_of(bucket, key)?;
         let err = |source| StoreError::Io {
             op: "write",
@@ -141,7 +144,16 @@ impl ObjectStore for FsStore {
                 tokio::fs::copy(&src, &temp).await.map_err(err)?;
             }
         }
+        let etag = md5_file(&temp).await.map_err(err)?;
+        let size = tokio::fs::metadata(&temp).await.map_err(err)?.len();
         temp.persist(&path).map_err(|e| err(e.error))?;
+        let meta = fs_meta::FsObjectMeta {
+            etag,
+            content_type: Some(content_type.to_owned()),
+            size,
+            ..Default::default()
+        };
+        fs_meta::write(&self.root, bucket, key, &meta).await.map_err(err)?;
         Ok(())
     }
 
@@ -227,7 +239,7 @@ fn walk(bucket_dir: &Path, prefix: &str) -> std::io::Result<Vec<String>> {
 }
 
 /// The MD5 hex digest of a file, streamed.
-async fn md5_file(path: &Path) -> std::io::Result<String> {
+pub(crate) async fn md5_file(path: &Path) -> std::io::Result<String> {
     let mut file = tokio::fs::File::open(path).await?;
     let mut hasher = Md5::new();
     let mut buf = vec![0u8; 256 * 1024];

@@ -2,6 +2,7 @@
 
 mod error;
 mod fs;
+pub mod fs_meta;
 mod s3;
 
 use std::path::{Path, PathBuf};

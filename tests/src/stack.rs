@@ -1,0 +1,62 @@
+//! The cloud side on one machine: the embedded S3 endpoint and a presigner signing for it.
+
+use std::sync::Arc;
+
+use haul_pipeline::config::HaulConfig;
+use haul_pipeline::local::s3::{S3Server, ServerOptions};
+use haul_stages::presign::Presigner;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+/// Access key of the test endpoint.
+pub const ACCESS_KEY: &str = "haul-dev";
+/// Its secret.
+pub const SECRET_KEY: &str = "haul-dev-secret-key-0123456789";
+
+/// An endpoint over a temporary folder, its notifications, and a presigner.
+pub struct Cloud {
+    /// The data folder.
+    pub dir: tempfile::TempDir,
+    /// The endpoint.
+    pub s3: S3Server,
+    /// S3 notification JSON documents, one per created object.
+    pub notifications: UnboundedReceiver<String>,
+    /// Signs for the endpoint.
+    pub presigner: Presigner,
+    /// The configuration.
+    pub config: Arc<HaulConfig>,
+}
+
+impl Cloud {
+    /// Starts it with `config_toml` (bucket `haul-data`).
+    pub async fn start(config_toml: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = Arc::new(HaulConfig::from_toml(config_toml, "test").expect("config"));
+        let (tx, notifications) = tokio::sync::mpsc::unbounded_channel();
+        let options = ServerOptions {
+            root: dir.path().to_owned(),
+            bind: "127.0.0.1:0".parse().expect("addr"),
+            access_key: ACCESS_KEY.into(),
+            secret_key: SECRET_KEY.into(),
+            region: config.storage.region.clone(),
+            buckets: vec![config.storage.bucket.clone()],
+        };
+        let s3 = S3Server::start(options, Some(tx)).await.expect("endpoint starts");
+        let presigner = Presigner::for_endpoint(config.clone(), &s3.url, ACCESS_KEY, SECRET_KEY);
+        Self {
+            dir,
+            s3,
+            notifications,
+            presigner,
+            config,
+        }
+    }
+
+    /// The path of an object in the data folder.
+    pub fn object_path(&self, key: &str) -> std::path::PathBuf {
+        let mut p = self.dir.path().join(&self.config.storage.bucket);
+        for segment in key.split('/') {
+            p.push(segment);
+        }
+        p
+    }
+}
