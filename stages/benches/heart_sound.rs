@@ -3,6 +3,8 @@
 //!
 //! `cargo bench --bench heart_sound`
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -11,6 +11,8 @@
 //! runs `scripts/mdf/time_asammdf.py` on the same file (skipped with a message when Python or
 //! asammdf is missing), then prints both throughputs and their ratio.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::hint::black_box;
 use std::path::Path;
 use std::process::Command;

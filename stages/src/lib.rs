@@ -8,6 +8,7 @@
 //! | `checksum` | any object | size, SHA-256, MD5, detected type, ETag check |
 //! | `heart-sound` | WAV, FLAC, MP3, Ogg Vorbis phonocardiograms | heart rate and variability, S1/S2 per beat, quality; plot |
 //! | `mdf` | ASAM MDF 4 (`.mf4`) | header, channel groups, per-channel statistics; CSV per group |
+//! | `plate` | JPEG, PNG, WebP photos | ranked plate boxes (classical, or your OpenCV cascade), EXIF; annotated photo and crops |
 //! | `records` | a binary format declared in `haul.toml` | header values, per-field statistics; CSV |
 
 #![forbid(unsafe_code)]
@@ -16,6 +17,7 @@ pub mod checksum;
 pub mod cli;
 pub mod heart_sound;
 pub mod mdf;
+pub mod plate;
 pub mod presign;
 pub mod records;
 
@@ -28,8 +30,11 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../haul.toml");
 pub fn registry() -> Registry {
     Registry::new()
         .register(checksum::Checksum)
-        .register_with("heart-sound", |p: heart_sound::Params| Ok(heart_sound::HeartSoundStage::new(p)?))
+        .register_with("heart-sound", |p: heart_sound::Params| {
+            Ok(heart_sound::HeartSoundStage::new(p)?)
+        })
         .register(mdf::MdfStage)
+        .register_with("plate", |p: plate::Params| Ok(plate::PlateStage::new(&p)?))
         .register_with("records", |layout: records::RecordLayout| {
             Ok(records::RecordsStage::new(layout)?)
         })

@@ -1,13 +1,13 @@
 //! Analysis of synthetic phonocardiograms with a known rate, written to WAV files and read
 //! back through the stage's entry point; quality verdict; plot; evaluation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod heart_common;
 
-use heart_common::{WavFormat, file, write_wav};
 use haul_stages::heart_sound::synth::{SynthSpec, beat_times, synthesize};
-use haul_stages::heart_sound::{
-    Analysis, Params, analyze_file, evaluate, print_table, render_plot,
-};
+use haul_stages::heart_sound::{Analysis, Params, analyze_file, evaluate, print_table, render_plot};
+use heart_common::{WavFormat, file, write_wav};
 
 fn analyze(spec: &SynthSpec) -> Analysis {
     let dir = tempfile::tempdir().unwrap();
@@ -24,11 +24,9 @@ fn true_bpm(spec: &SynthSpec) -> f64 {
 
 #[test]
 fn synthetic_recordings_from_50_to_180_bpm_give_the_rate_within_2_bpm() {
-    for (i, bpm) in [
-        50.0, 58.0, 66.0, 75.0, 88.0, 100.0, 115.0, 130.0, 145.0, 160.0, 180.0,
-    ]
-    .into_iter()
-    .enumerate()
+    for (i, bpm) in [50.0, 58.0, 66.0, 75.0, 88.0, 100.0, 115.0, 130.0, 145.0, 160.0, 180.0]
+        .into_iter()
+        .enumerate()
     {
         for noise in [0.05, 0.3] {
             let spec = SynthSpec {
@@ -43,11 +41,7 @@ fn synthetic_recordings_from_50_to_180_bpm_give_the_rate_within_2_bpm() {
                 (got - want).abs() <= 2.0,
                 "{bpm} bpm, noise {noise}: got {got:.1}, want {want:.1}"
             );
-            assert!(
-                a.quality.usable,
-                "{bpm} bpm, noise {noise}: {:?}",
-                a.quality
-            );
+            assert!(a.quality.usable, "{bpm} bpm, noise {noise}: {:?}", a.quality);
         }
     }
 }
@@ -78,29 +72,13 @@ fn synthetic_s1_and_s2_are_found_where_they_were_put() {
                 .count() as f64
                 / want.len() as f64
         };
-        let r1 = found(
-            &s1,
-            a.beats
-                .iter()
-                .filter_map(|b| b.s1.map(|s| s.centre_s))
-                .collect(),
-        );
-        let r2 = found(
-            &s2,
-            a.beats
-                .iter()
-                .filter_map(|b| b.s2.map(|s| s.centre_s))
-                .collect(),
-        );
+        let r1 = found(&s1, a.beats.iter().filter_map(|b| b.s1.map(|s| s.centre_s)).collect());
+        let r2 = found(&s2, a.beats.iter().filter_map(|b| b.s2.map(|s| s.centre_s)).collect());
         assert!(
             r1 >= 0.95 && r2 >= 0.95,
             "{bpm} bpm: S1 recall {r1:.2}, S2 recall {r2:.2}"
         );
-        let sys = a
-            .beats
-            .iter()
-            .filter_map(|b| b.systole_s)
-            .collect::<Vec<_>>();
+        let sys = a.beats.iter().filter_map(|b| b.systole_s).collect::<Vec<_>>();
         assert!(!sys.is_empty() && a.beats.iter().any(|b| b.diastole_s.is_some()));
     }
 }
@@ -116,11 +94,7 @@ fn noise_without_heart_sounds_is_unusable() {
     // Only the noise: subtract the clean signal from the noisy one.
     let noisy = synthesize(&spec);
     let clean = synthesize(&SynthSpec { noise: 0.0, ..spec });
-    let noise: Vec<f32> = noisy
-        .iter()
-        .zip(&clean)
-        .map(|(a, b)| (a - b) * 0.5)
-        .collect();
+    let noise: Vec<f32> = noisy.iter().zip(&clean).map(|(a, b)| (a - b) * 0.5).collect();
     write_wav(&path, &[noise], spec.rate, WavFormat::I16);
     let a = analyze_file(&path, &Params::default()).unwrap();
     assert!(!a.quality.usable, "{:?}", a.quality);
@@ -145,10 +119,7 @@ fn plot_is_a_png_of_the_requested_size_with_s1_and_s2_marks() {
         .iter()
         .filter(|p| p[2] > 200 && p[0] < 220 && p[2] > p[0] + 20)
         .count();
-    let dark = px
-        .iter()
-        .filter(|p| p[0] < 60 && p[1] < 60 && p[2] < 60)
-        .count();
+    let dark = px.iter().filter(|p| p[0] < 60 && p[1] < 60 && p[2] < 60).count();
     assert!(
         reddish > 1000 && bluish > 1000 && dark > 1000,
         "{reddish} {bluish} {dark}"
@@ -170,24 +141,9 @@ fn evaluation_scores_a_synthetic_dataset_and_prints_a_table() {
             WavFormat::I16,
         );
         let mut tsv = String::new();
-        for (s1, s2) in beat_times(&spec)
-            .into_iter()
-            .filter(|b| b.0 > 2.0 && b.1 + 0.08 < 18.0)
-        {
-            tsv += &format!(
-                "{:.4}\t{:.4}\t1\n{:.4}\t{:.4}\t2\n",
-                s1,
-                s1 + 0.11,
-                s1 + 0.11,
-                s2
-            );
-            tsv += &format!(
-                "{:.4}\t{:.4}\t3\n{:.4}\t{:.4}\t4\n",
-                s2,
-                s2 + 0.08,
-                s2 + 0.08,
-                s2 + 0.2
-            );
+        for (s1, s2) in beat_times(&spec).into_iter().filter(|b| b.0 > 2.0 && b.1 + 0.08 < 18.0) {
+            tsv += &format!("{:.4}\t{:.4}\t1\n{:.4}\t{:.4}\t2\n", s1, s1 + 0.11, s1 + 0.11, s2);
+            tsv += &format!("{:.4}\t{:.4}\t3\n{:.4}\t{:.4}\t4\n", s2, s2 + 0.08, s2 + 0.08, s2 + 0.2);
         }
         std::fs::write(file(&dir, &format!("{name}.tsv")), tsv).unwrap();
     }
@@ -207,10 +163,7 @@ fn evaluation_scores_a_synthetic_dataset_and_prints_a_table() {
         assert!(json.get(key).is_some(), "{key}");
     }
     let table = print_table(&report);
-    assert!(
-        table.contains("a_AV") && table.contains("overall"),
-        "{table}"
-    );
+    assert!(table.contains("a_AV") && table.contains("overall"), "{table}");
 }
 
 #[test]
@@ -234,21 +187,11 @@ fn a_long_recording_is_analysed_in_blocks_that_follow_a_changing_rate() {
     assert_eq!(a.blocks.len(), 3);
     let first = a.blocks[0].bpm.unwrap();
     let last = a.blocks[2].bpm.unwrap();
-    assert!(
-        (first - true_bpm(&slow)).abs() <= 2.0,
-        "first block {first}"
-    );
+    assert!((first - true_bpm(&slow)).abs() <= 2.0, "first block {first}");
     assert!((last - true_bpm(&fast)).abs() <= 2.0, "last block {last}");
     // Beats are found all along, without gaps at the block boundaries.
-    let s1: Vec<f64> = a
-        .beats
-        .iter()
-        .filter_map(|b| b.s1.map(|s| s.centre_s))
-        .collect();
+    let s1: Vec<f64> = a.beats.iter().filter_map(|b| b.s1.map(|s| s.centre_s)).collect();
     let longest_gap = s1.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
-    assert!(
-        longest_gap < 1.2,
-        "gap of {longest_gap:.2} s between S1 sounds"
-    );
+    assert!(longest_gap < 1.2, "gap of {longest_gap:.2} s between S1 sounds");
     assert!(s1.len() >= 140, "{} S1 sounds", s1.len());
 }

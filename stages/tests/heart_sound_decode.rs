@@ -2,10 +2,12 @@
 //! errors a bad file gives. FLAC, MP3 and Vorbis files are made by the Debian tools `flac`,
 //! `lame` and `oggenc` (package `vorbis-tools`).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod heart_common;
 
-use heart_common::{WavFormat, file, run, tone, write_wav};
 use haul_stages::heart_sound::{HeartSoundError, decode_file};
+use heart_common::{WavFormat, file, run, tone, write_wav};
 
 #[test]
 fn wav_of_every_sample_format_decodes_to_its_duration() {
@@ -49,10 +51,7 @@ fn channels_are_mixed_to_mono() {
     );
     let d = decode_file(&path, 1000).unwrap();
     assert_eq!(d.info.channels, 4);
-    assert!(
-        d.samples.iter().all(|v| v.abs() < 1e-3),
-        "opposite channels cancel"
-    );
+    assert!(d.samples.iter().all(|v| v.abs() < 1e-3), "opposite channels cancel");
     write_wav(&path, &[left.clone(), left], 8000, WavFormat::I16);
     let d = decode_file(&path, 1000).unwrap();
     let peak = d.samples.iter().fold(0.0f32, |m, v| m.max(v.abs()));
@@ -65,27 +64,11 @@ fn flac_mp3_and_ogg_vorbis_decode_to_their_duration() {
     let wav = file(&dir, "source.wav");
     write_wav(&wav, &[tone(3.0, 44100, 120.0, 0.4)], 44100, WavFormat::I16);
     let w = wav.to_str().unwrap();
-    let (flac, mp3, ogg) = (
-        file(&dir, "a.flac"),
-        file(&dir, "a.mp3"),
-        file(&dir, "a.ogg"),
-    );
-    run(
-        "flac",
-        "flac",
-        &["-s", "-f", "-o", flac.to_str().unwrap(), w],
-    );
+    let (flac, mp3, ogg) = (file(&dir, "a.flac"), file(&dir, "a.mp3"), file(&dir, "a.ogg"));
+    run("flac", "flac", &["-s", "-f", "-o", flac.to_str().unwrap(), w]);
     run("lame", "lame", &["--quiet", w, mp3.to_str().unwrap()]);
-    run(
-        "oggenc",
-        "vorbis-tools",
-        &["-Q", "-o", ogg.to_str().unwrap(), w],
-    );
-    for (path, container, codec) in [
-        (flac, "flac", "flac"),
-        (mp3, "mp3", "mp3"),
-        (ogg, "ogg", "vorbis"),
-    ] {
+    run("oggenc", "vorbis-tools", &["-Q", "-o", ogg.to_str().unwrap(), w]);
+    for (path, container, codec) in [(flac, "flac", "flac"), (mp3, "mp3", "mp3"), (ogg, "ogg", "vorbis")] {
         let d = decode_file(&path, 1000).unwrap();
         // Lossy encoders add up to a couple of frames of delay and padding.
         assert!(
@@ -134,10 +117,7 @@ fn garbage_is_a_permanent_error() {
         .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
         .collect();
     std::fs::write(&path, bytes).unwrap();
-    assert_permanent(
-        failure(&path),
-        &["unsupported", "corrupt", "not a recognised"],
-    );
+    assert_permanent(failure(&path), &["unsupported", "corrupt", "not a recognised"]);
 }
 
 #[test]
@@ -159,13 +139,7 @@ fn corrupt_flac_is_a_permanent_error() {
     run(
         "flac",
         "flac",
-        &[
-            "-s",
-            "-f",
-            "-o",
-            flac.to_str().unwrap(),
-            wav.to_str().unwrap(),
-        ],
+        &["-s", "-f", "-o", flac.to_str().unwrap(), wav.to_str().unwrap()],
     );
     let mut bytes = std::fs::read(&flac).unwrap();
     let mid = bytes.len() / 2;

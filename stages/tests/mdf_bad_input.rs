@@ -1,6 +1,8 @@
 //! Bad MDF input is a permanent error naming an offset: never a panic, never a huge
 //! allocation.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use std::io::Cursor;
 
 use anyhow::Result;

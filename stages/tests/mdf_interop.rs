@@ -1,6 +1,8 @@
 //! The MDF reader against the asammdf oracle, channel by channel: every value of every
 //! channel in the CSV, the statistics and the master range in the summary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod mdf_common;
 
 use anyhow::{Result, ensure};

@@ -1,5 +1,7 @@
 //! The records stage on files built byte by byte: values, CSV, CRCs and bad input.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use anyhow::Result;
 use haul_stages::records::{RecordLayout, RecordsError, parse_file};
 

@@ -73,7 +73,10 @@ async fn a_valid_presigned_put_stores_the_object_and_notifies() {
     let note = cloud.notifications.recv().await.expect("a notification");
     let parsed = haul_pipeline::event::parse_str(&note).expect("real S3 notification JSON");
     assert_eq!(parsed.events[0].key, plan.key);
-    assert!(note.contains("a+b%2Bc.wav"), "key is URL-encoded with + for space: {note}");
+    assert!(
+        note.contains("a+b%2Bc.wav"),
+        "key is URL-encoded with + for space: {note}"
+    );
     assert_eq!(parsed.events[0].size, Some(body.len() as u64));
 }
 
@@ -84,7 +87,15 @@ async fn an_expired_url_is_rejected() {
     let url = cloud
         .presigner
         .signer()
-        .presign_at(signed_at, "PUT", "haul-data", "incoming/dev-a/x.bin", &[], &[("content-length", "3")], Duration::from_secs(60))
+        .presign_at(
+            signed_at,
+            "PUT",
+            "haul-data",
+            "incoming/dev-a/x.bin",
+            &[],
+            &[("content-length", "3")],
+            Duration::from_secs(60),
+        )
         .await
         .unwrap();
     let (status, text) = put(&url, &[], b"abc".to_vec()).await;
@@ -118,7 +129,10 @@ async fn a_different_body_of_the_same_length_is_rejected_by_the_checksum() {
     let (status, text) = put(&plan.url, &plan.headers, forged).await;
     assert_eq!(status, 400, "{text}");
     assert!(text.contains("BadDigest"), "{text}");
-    assert!(!cloud.object_path(&plan.key).exists(), "a wrong body never becomes the object");
+    assert!(
+        !cloud.object_path(&plan.key).exists(),
+        "a wrong body never becomes the object"
+    );
     assert!(cloud.notifications.try_recv().is_err(), "and nobody is told it arrived");
 }
 
@@ -152,13 +166,20 @@ async fn a_traversal_file_name_never_escapes_the_device_prefix() {
         match cloud.presigner.request("dev-a", request("r6", name, b"x")).await {
             UploadResponse::Rejected { reason, message, .. } => {
                 assert_eq!(reason, RejectReason::InvalidFileName, "{name}: {message}");
-                assert!(message.contains(&format!("{name:?}")), "the message names the value: {message}");
+                assert!(
+                    message.contains(&format!("{name:?}")),
+                    "the message names the value: {message}"
+                );
             }
             other => panic!("{name} accepted: {other:?}"),
         }
     }
     let plan = accepted(&cloud, "dev-a", request("r7", ".hidden x.bin", b"x")).await;
-    assert!(plan.key.starts_with("incoming/dev-a/") && plan.key.ends_with("/r7/hidden x.bin"), "{}", plan.key);
+    assert!(
+        plan.key.starts_with("incoming/dev-a/") && plan.key.ends_with("/r7/hidden x.bin"),
+        "{}",
+        plan.key
+    );
 }
 
 #[tokio::test]
@@ -180,11 +201,23 @@ async fn requests_beyond_the_rate_limit_are_refused_per_device() {
     let cloud = Cloud::start(&format!("{CONFIG}\n")).await;
     let limit = cloud.config.presign.rate_limit as usize;
     for i in 0..limit {
-        let r = cloud.presigner.request("dev-a", request(&format!("q{i}"), "x.bin", b"x")).await;
+        let r = cloud
+            .presigner
+            .request("dev-a", request(&format!("q{i}"), "x.bin", b"x"))
+            .await;
         assert!(matches!(r, UploadResponse::Accepted { .. }), "{r:?}");
     }
     let r = cloud.presigner.request("dev-a", request("over", "x.bin", b"x")).await;
-    assert!(matches!(r, UploadResponse::Rejected { reason: RejectReason::RateLimited, .. }), "{r:?}");
+    assert!(
+        matches!(
+            r,
+            UploadResponse::Rejected {
+                reason: RejectReason::RateLimited,
+                ..
+            }
+        ),
+        "{r:?}"
+    );
     let r = cloud.presigner.request("dev-b", request("other", "x.bin", b"x")).await;
     assert!(matches!(r, UploadResponse::Accepted { .. }), "{r:?}");
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use haul_pipeline::BoxError;
 
-use crate::heart_sound;
+use crate::{heart_sound, plate};
 
 /// Datasets the built-in stages can be evaluated on.
 #[derive(Debug, Subcommand)]
@@ -22,6 +22,28 @@ pub enum EvalCommand {
         #[arg(long)]
         json: bool,
     },
+    /// License-plate detection against photos with one-line TXT ground truth
+    /// (`file x y width height text`, the OpenALPR benchmark format): top-1 and top-5
+    /// recall at IoU >= 0.5, mean IoU of the best match, milliseconds per image.
+    #[command(after_help = "Examples:\n  haul eval plates --dataset ../shared/data/plates/eu\n  \
+        haul eval plates --dataset ../shared/data/plates/eu --cascade eu.xml --json")]
+    Plates {
+        /// Folder of NAME.jpg + NAME.txt pairs.
+        #[arg(long, value_name = "DIR")]
+        dataset: PathBuf,
+        /// Use this OpenCV cascade XML (detector B) instead of the classical detector.
+        #[arg(long, value_name = "FILE")]
+        cascade: Option<PathBuf>,
+        /// Threads across pyramid levels: 0 = all cores, 1 = none.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Print JSON (overall keys: images, top1_recall, top5_recall, ms_per_image).
+        #[arg(long)]
+        json: bool,
+        /// With --json, include one row per image.
+        #[arg(long)]
+        per_image: bool,
+    },
 }
 
 /// Runs an evaluation and prints its report.
@@ -35,6 +57,28 @@ pub async fn execute(cmd: EvalCommand) -> Result<ExitCode, BoxError> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print!("{}", heart_sound::print_table(&report));
+            }
+        }
+        EvalCommand::Plates {
+            dataset,
+            cascade,
+            threads,
+            json,
+            per_image,
+        } => {
+            let params = plate::Params {
+                cascade,
+                threads,
+                ..plate::Params::default()
+            };
+            let mut report = haul_pipeline::blocking(move || plate::evaluate(&dataset, &params)).await??;
+            if json {
+                if !per_image {
+                    report.per_image.clear();
+                }
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print!("{}", report.to_table());
             }
         }
     }

@@ -83,21 +83,13 @@ pub fn analyze_file(path: &Path, params: &Params) -> Result<Analysis, HeartSound
 /// Analyse a mono signal already at `params.analysis_rate_hz`.
 pub fn analyze_signal(samples: &[f32], source: SourceInfo, params: &Params) -> Analysis {
     let rate = params.analysis_rate_hz as f64;
-    let mut x = band_pass(
-        samples,
-        params.band_low_hz as f64,
-        params.band_high_hz as f64,
-        rate,
-    );
+    let mut x = band_pass(samples, params.band_low_hz as f64, params.band_high_hz as f64, rate);
     if params.remove_spikes {
         remove_spikes(&mut x, rate);
     }
     let bpm_range = (params.min_bpm as f64, params.max_bpm as f64);
     let blocks = segment(&x, rate, params.block_s as f64, bpm_range);
-    let mut segments: Vec<_> = blocks
-        .iter()
-        .flat_map(|b| b.segments.iter().copied())
-        .collect();
+    let mut segments: Vec<_> = blocks.iter().flat_map(|b| b.segments.iter().copied()).collect();
     segments.sort_by_key(|s| s.start);
     let total_frames = (x.len() as f64 * FEATURE_RATE / rate).floor() as usize;
     let beats = assemble(&segments, total_frames);
@@ -106,10 +98,7 @@ pub fn analyze_signal(samples: &[f32], source: SourceInfo, params: &Params) -> A
         QualityInputs {
             periodicity: weighted(&blocks, |b| b.rate.map_or(0.0, |r| r.periodicity as f64)),
             bpm: heart_rate.map(|h| h.bpm),
-            complete_beats: beats
-                .iter()
-                .filter(|b| b.s1.is_some() && b.s2.is_some())
-                .count(),
+            complete_beats: beats.iter().filter(|b| b.s1.is_some() && b.s2.is_some()).count(),
             duration_s: x.len() as f64 / rate,
             clipped_fraction: source.clipped_fraction,
         },
@@ -146,11 +135,7 @@ fn weighted(blocks: &[Block], f: impl Fn(&Block) -> f64) -> f64 {
     if total <= 0.0 {
         return 0.0;
     }
-    blocks
-        .iter()
-        .map(|b| f(b) * (b.end_s - b.start_s))
-        .sum::<f64>()
-        / total
+    blocks.iter().map(|b| f(b) * (b.end_s - b.start_s)).sum::<f64>() / total
 }
 
 fn summary(b: &Block) -> BlockSummary {

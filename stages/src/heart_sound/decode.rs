@@ -52,10 +52,7 @@ pub struct Decoded {
 /// Decode `path` and resample it to `rate` Hz mono.
 pub fn decode_file(path: &Path, rate: u32) -> Result<Decoded, HeartSoundError> {
     let file = File::open(path).map_err(|source| io_error(path, source))?;
-    let len = file
-        .metadata()
-        .map_err(|source| io_error(path, source))?
-        .len();
+    let len = file.metadata().map_err(|source| io_error(path, source))?.len();
     if len == 0 {
         return Err(HeartSoundError::Empty { path: path.into() });
     }
@@ -65,21 +62,12 @@ pub fn decode_file(path: &Path, rate: u32) -> Result<Decoded, HeartSoundError> {
         hint.with_extension(ext);
     }
     let format = symphonia::default::get_probe()
-        .probe(
-            &hint,
-            mss,
-            FormatOptions::default(),
-            MetadataOptions::default(),
-        )
+        .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
         .map_err(|e| open_error(path, e))?;
     decode_stream(path, format, rate)
 }
 
-fn decode_stream(
-    path: &Path,
-    mut format: Box<dyn FormatReader + '_>,
-    rate: u32,
-) -> Result<Decoded, HeartSoundError> {
+fn decode_stream(path: &Path, mut format: Box<dyn FormatReader + '_>, rate: u32) -> Result<Decoded, HeartSoundError> {
     let unsupported = |detail: &str| HeartSoundError::Unsupported {
         path: path.into(),
         detail: detail.into(),
@@ -137,12 +125,7 @@ fn decode_stream(
 }
 
 /// Fewer frames than the header announced means the file was cut short.
-fn check_complete(
-    path: &Path,
-    mix: &Mixer,
-    expected: Option<u64>,
-    codec: &str,
-) -> Result<(), HeartSoundError> {
+fn check_complete(path: &Path, mix: &Mixer, expected: Option<u64>, codec: &str) -> Result<(), HeartSoundError> {
     if mix.frames == 0 {
         return Err(HeartSoundError::NoAudio { path: path.into() });
     }
@@ -226,12 +209,10 @@ fn io_error(path: &Path, source: std::io::Error) -> HeartSoundError {
 fn open_error(path: &Path, e: SymError) -> HeartSoundError {
     let path: PathBuf = path.into();
     match e {
-        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            HeartSoundError::Truncated {
-                path,
-                detail: "the file ends before its audio stream could be opened".into(),
-            }
-        }
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => HeartSoundError::Truncated {
+            path,
+            detail: "the file ends before its audio stream could be opened".into(),
+        },
         SymError::IoError(source) => HeartSoundError::Io { path, source },
         SymError::DecodeError(msg) => HeartSoundError::Corrupt {
             path,
@@ -249,12 +230,10 @@ fn open_error(path: &Path, e: SymError) -> HeartSoundError {
 fn stream_error(path: &Path, e: SymError, at_s: f64) -> HeartSoundError {
     let path: PathBuf = path.into();
     match e {
-        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
-            HeartSoundError::Truncated {
-                path,
-                detail: format!("stream ends inside a packet after {at_s:.3} s"),
-            }
-        }
+        SymError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => HeartSoundError::Truncated {
+            path,
+            detail: format!("stream ends inside a packet after {at_s:.3} s"),
+        },
         SymError::IoError(source) => HeartSoundError::Io { path, source },
         SymError::Unsupported(what) => HeartSoundError::Unsupported {
             path,

@@ -26,9 +26,7 @@ pub fn observations(f: &Features) -> Vec<[f32; DIMS]> {
     let homo = zscore(&log_tophat(&f.homomorphic));
     let hilb = zscore(&log_tophat(&f.hilbert));
     let high = zscore(&log_tophat(&f.high_band));
-    (0..homo.len())
-        .map(|t| [homo[t], hilb[t], high[t]])
-        .collect()
+    (0..homo.len()).map(|t| [homo[t], hilb[t], high[t]]).collect()
 }
 
 fn zscore(x: &[f32]) -> Vec<f32> {
@@ -97,11 +95,7 @@ impl StateGaussians {
             var: [[1.0; DIMS]; 4],
         };
         for j in 0..4 {
-            let src = if count[j] >= MIN_FRAMES {
-                j
-            } else {
-                (j + 2) % 4
-            };
+            let src = if count[j] >= MIN_FRAMES { j } else { (j + 2) % 4 };
             if count[src] < MIN_FRAMES {
                 return None;
             }

@@ -60,10 +60,7 @@ pub fn homomorphic_envelope(hilbert: &[f32], rate: f64) -> Vec<f32> {
     let log: Vec<f32> = hilbert.iter().map(|v| v.max(floor).ln()).collect();
     let lp = Biquad::lowpass1(HOMOMORPHIC_CUTOFF_HZ, rate);
     let pad = (3.0 * rate / HOMOMORPHIC_CUTOFF_HZ) as usize;
-    filtfilt(&log, &[lp], pad)
-        .into_iter()
-        .map(f32::exp)
-        .collect()
+    filtfilt(&log, &[lp], pad).into_iter().map(f32::exp).collect()
 }
 
 /// Seconds spanned by the top-hat's structuring element: longer than any heart sound

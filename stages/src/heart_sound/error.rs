@@ -91,9 +91,7 @@ mod tests {
             source: std::io::Error::other("disk"),
         };
         assert!(!io.is_permanent());
-        let empty = HeartSoundError::Empty {
-            path: "a.wav".into(),
-        };
+        let empty = HeartSoundError::Empty { path: "a.wav".into() };
         assert!(empty.is_permanent());
         assert!(empty.to_string().contains("empty"));
     }

@@ -119,11 +119,7 @@ pub fn parse_annotations(text: &str, path: &Path) -> Result<Vec<Annotation>, Hea
         detail: format!("line {}: {what}", line + 1),
     };
     let mut out = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() != 3 {
             return Err(bad(i, "expected `start end state`"));
@@ -194,16 +190,8 @@ fn evaluate_one(wav: &Path, params: &Params) -> Result<EvalRow, HeartSoundError>
             .map(|a| 0.5 * (a.start_s + a.end_s))
             .collect()
     };
-    let s1_det: Vec<f64> = analysis
-        .beats
-        .iter()
-        .filter_map(|b| b.s1.map(|s| s.centre_s))
-        .collect();
-    let s2_det: Vec<f64> = analysis
-        .beats
-        .iter()
-        .filter_map(|b| b.s2.map(|s| s.centre_s))
-        .collect();
+    let s1_det: Vec<f64> = analysis.beats.iter().filter_map(|b| b.s1.map(|s| s.centre_s)).collect();
+    let s2_det: Vec<f64> = analysis.beats.iter().filter_map(|b| b.s2.map(|s| s.centre_s)).collect();
     let reference_bpm = reference_rate(&ann);
     let estimated_bpm = analysis.heart_rate.map(|h| h.bpm);
     Ok(EvalRow {
@@ -226,11 +214,7 @@ fn evaluate_one(wav: &Path, params: &Params) -> Result<EvalRow, HeartSoundError>
 
 /// 60 over the mean interval between consecutive annotated S1 onsets.
 pub fn reference_rate(ann: &[Annotation]) -> Option<f64> {
-    let onsets: Vec<f64> = ann
-        .iter()
-        .filter(|a| a.state == 1)
-        .map(|a| a.start_s)
-        .collect();
+    let onsets: Vec<f64> = ann.iter().filter(|a| a.state == 1).map(|a| a.start_s).collect();
     if onsets.len() < 2 {
         return None;
     }
@@ -312,13 +296,7 @@ pub fn print_table(r: &EvalReport) -> String {
     }
     out += &format!(
         "overall: {} recordings, HR within 5 bpm: {}/{}, HR MAE {:.2} bpm, S1 F1 {:.3}, S2 F1 {:.3}, {:.1} ms/recording\n",
-        r.recordings,
-        r.hr_within_5bpm,
-        r.recordings,
-        r.hr_mae_bpm,
-        r.s1_f1,
-        r.s2_f1,
-        r.ms_per_recording
+        r.recordings, r.hr_within_5bpm, r.recordings, r.hr_mae_bpm, r.s1_f1, r.s2_f1, r.ms_per_recording
     );
     out
 }

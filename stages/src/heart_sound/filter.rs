@@ -118,11 +118,7 @@ pub fn remove_spikes(x: &mut [f32], rate: f64) {
     if n_win < 3 {
         return;
     }
-    let maa = |x: &[f32], w: usize| {
-        x[w * win..(w + 1) * win]
-            .iter()
-            .fold(0.0f32, |m, v| m.max(v.abs()))
-    };
+    let maa = |x: &[f32], w: usize| x[w * win..(w + 1) * win].iter().fold(0.0f32, |m, v| m.max(v.abs()));
     let mut levels: Vec<f32> = (0..n_win).map(|w| maa(x, w)).collect();
     // Each pass removes one spike; bound the work for pathological input.
     for _ in 0..n_win * 4 {
@@ -145,9 +141,7 @@ fn zero_spike(w: &mut [f32]) {
     };
     let crosses = |i: usize| i + 1 < w.len() && (w[i] >= 0.0) != (w[i + 1] >= 0.0);
     let start = (0..peak).rev().find(|&i| crosses(i)).map_or(0, |i| i + 1);
-    let end = (peak..w.len())
-        .find(|&i| crosses(i))
-        .map_or(w.len(), |i| i + 1);
+    let end = (peak..w.len()).find(|&i| crosses(i)).map_or(w.len(), |i| i + 1);
     w[start..end].iter_mut().for_each(|v| *v = 0.0);
 }
 

@@ -144,10 +144,7 @@ fn systolic_intervals(r: &[f32], cycle_s: f64) -> (f64, Option<f64>) {
         return (prior.min(cycle_s / 2.0), None);
     }
     let long = cycle_s - short;
-    (
-        short,
-        (long <= MAX_LONG_SYSTOLE_OF_PRIOR * prior).then_some(long),
-    )
+    (short, (long <= MAX_LONG_SYSTOLE_OF_PRIOR * prior).then_some(long))
 }
 
 /// Expected S1-onset-to-S2-onset interval (s) for a heart cycle of `cycle_s` seconds:
@@ -226,11 +223,7 @@ mod tests {
     fn systolic_interval_is_the_shorter_spacing_and_slow_hearts_get_no_alternative() {
         let est = estimate(&envelope(75.0, 20.0, 1.0, 0.8, 1.0), 30.0, 200.0).unwrap();
         let expected = systolic_prior(0.8);
-        assert!(
-            (est.systolic_s - expected).abs() < 0.03,
-            "{}",
-            est.systolic_s
-        );
+        assert!((est.systolic_s - expected).abs() < 0.03, "{}", est.systolic_s);
         assert_eq!(est.alternative_systolic_s, None);
         let fast = estimate(&envelope(140.0, 20.0, 1.0, 0.8, 1.0), 30.0, 200.0).unwrap();
         let alt = fast.alternative_systolic_s.unwrap();

@@ -43,15 +43,9 @@ pub struct Durations(pub [Gaussian; 4]);
 
 /// S1 duration (s): mean 122 ms, sd 22 ms, as measured by Schmidt et al. (2010) and used
 /// by Springer et al. (2016).
-pub const S1_DURATION: Gaussian = Gaussian {
-    mean: 0.122,
-    sd: 0.022,
-};
+pub const S1_DURATION: Gaussian = Gaussian { mean: 0.122, sd: 0.022 };
 /// S2 duration (s): mean 92 ms, sd 22 ms (Schmidt et al. 2010).
-pub const S2_DURATION: Gaussian = Gaussian {
-    mean: 0.092,
-    sd: 0.022,
-};
+pub const S2_DURATION: Gaussian = Gaussian { mean: 0.092, sd: 0.022 };
 
 impl Durations {
     /// Priors for a heart cycle of `cycle_s` seconds whose S1-to-S2 onset interval lasts
@@ -63,10 +57,7 @@ impl Durations {
         let dia = (cycle_s - systolic_s - S2_DURATION.mean).max(0.03);
         Durations([
             S1_DURATION,
-            Gaussian {
-                mean: sys,
-                sd: 0.025,
-            },
+            Gaussian { mean: sys, sd: 0.025 },
             S2_DURATION,
             Gaussian {
                 mean: dia,
@@ -130,11 +121,7 @@ impl DurationTable {
                 tail -= dens[d - min] / total;
             }
         }
-        DurationTable {
-            min,
-            log_p,
-            log_surv,
-        }
+        DurationTable { min, log_p, log_surv }
     }
 
     fn max(&self) -> usize {
@@ -148,11 +135,7 @@ pub fn viterbi(emit: &[Vec<f32>; 4], durations: &Durations, rate: f64) -> Vec<Se
     if n == 0 {
         return Vec::new();
     }
-    let tables: Vec<DurationTable> = durations
-        .0
-        .iter()
-        .map(|g| DurationTable::new(*g, rate))
-        .collect();
+    let tables: Vec<DurationTable> = durations.0.iter().map(|g| DurationTable::new(*g, rate)).collect();
     let cum: Vec<Vec<f64>> = emit.iter().map(|e| prefix_sums(e)).collect();
     // best[t][j]: best score of a path whose state-j segment ends just before frame t.
     let mut best = vec![[f64::NEG_INFINITY; 4]; n + 1];
@@ -168,14 +151,7 @@ pub fn viterbi(emit: &[Vec<f32>; 4], durations: &Durations, rate: f64) -> Vec<Se
 }
 
 /// Best way for a state-`j` segment to end at `t`: returns the score and its duration.
-fn best_segment(
-    best: &[[f64; 4]],
-    cum: &[f64],
-    table: &DurationTable,
-    j: usize,
-    t: usize,
-    last: bool,
-) -> (f64, usize) {
+fn best_segment(best: &[[f64; 4]], cum: &[f64], table: &DurationTable, j: usize, t: usize, last: bool) -> (f64, usize) {
     let mut top = (f64::NEG_INFINITY, 1);
     for d in 1..=table.max().min(t) {
         let start = t - d;
@@ -200,9 +176,7 @@ fn best_segment(
 }
 
 fn backtrack(best: &[[f64; 4]], back: &[[u32; 4]], n: usize) -> Vec<Segment> {
-    let mut j = (0..4)
-        .max_by(|&a, &b| best[n][a].total_cmp(&best[n][b]))
-        .unwrap_or(0);
+    let mut j = (0..4).max_by(|&a, &b| best[n][a].total_cmp(&best[n][b])).unwrap_or(0);
     let mut t = n;
     let mut out = Vec::new();
     while t > 0 {
@@ -266,13 +240,7 @@ mod tests {
 
     #[test]
     fn duration_table_is_a_distribution() {
-        let t = DurationTable::new(
-            Gaussian {
-                mean: 0.3,
-                sd: 0.03,
-            },
-            50.0,
-        );
+        let t = DurationTable::new(Gaussian { mean: 0.3, sd: 0.03 }, 50.0);
         let total: f64 = t.log_p.iter().map(|l| l.exp()).sum();
         assert!((total - 1.0).abs() < 1e-9);
         assert_eq!(t.log_surv[0], 0.0);

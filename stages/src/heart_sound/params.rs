@@ -78,11 +78,7 @@ impl Params {
         if !(0.0..=1.0).contains(&self.min_quality) {
             return Err("min_quality must lie in 0..=1".into());
         }
-        if self.plot_seconds.is_nan()
-            || self.plot_seconds <= 0.0
-            || self.plot_width < 200
-            || self.plot_height < 150
-        {
+        if self.plot_seconds.is_nan() || self.plot_seconds <= 0.0 || self.plot_width < 200 || self.plot_height < 150 {
             return Err("plot needs plot_seconds > 0 and at least 200x150 pixels".into());
         }
         Ok(())

@@ -22,9 +22,7 @@ const LEFT: u32 = 12;
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 
 fn plot_error(e: impl std::fmt::Display) -> HeartSoundError {
-    HeartSoundError::Plot {
-        detail: e.to_string(),
-    }
+    HeartSoundError::Plot { detail: e.to_string() }
 }
 
 /// Draw the analysis' plotted window as a PNG of `width` x `height` pixels.
@@ -70,11 +68,7 @@ fn title(a: &Analysis) -> String {
     let hr = a
         .heart_rate
         .map_or("HR -".to_string(), |h| format!("HR {:.0} BPM", h.bpm));
-    let verdict = if a.quality.usable {
-        "USABLE"
-    } else {
-        "UNUSABLE"
-    };
+    let verdict = if a.quality.usable { "USABLE" } else { "UNUSABLE" };
     format!(
         "{hr}   SQI {:.2} {verdict}   {} BEATS   S1 RED  S2 BLUE   TIME IN S",
         a.quality.index,
@@ -98,10 +92,7 @@ fn draw_waveform(
     let n = a.trace.signal.len();
     let mut points = Vec::with_capacity(2 * cols);
     for c in 0..cols {
-        let (lo, hi) = (
-            c * n / cols,
-            ((c + 1) * n / cols).max(c * n / cols + 1).min(n),
-        );
+        let (lo, hi) = (c * n / cols, ((c + 1) * n / cols).max(c * n / cols + 1).min(n));
         let Some(slice) = a.trace.signal.get(lo..hi) else {
             continue;
         };
@@ -140,10 +131,7 @@ fn draw_envelope(
     chart
         .draw_series(LineSeries::new(points, ENVELOPE_COLOUR.stroke_width(2)))
         .map_err(plot_error)?;
-    let (x0, x1) = (
-        chart.backend_coord(&(0.0, 0.0)).0,
-        chart.backend_coord(&(secs, 0.0)).0,
-    );
+    let (x0, x1) = (chart.backend_coord(&(0.0, 0.0)).0, chart.backend_coord(&(secs, 0.0)).0);
     let offset = area.get_base_pixel().0;
     Ok(move |t: f64| offset + x0 + ((x1 - x0) as f64 * t / secs).round() as i32)
 }
@@ -160,20 +148,15 @@ fn shade<DB: DrawingBackend>(
 ) -> Result<(), HeartSoundError> {
     chart
         .draw_series(
-            sounds.iter().map(|(s, c)| {
-                Rectangle::new([(s.onset_s, lo), (s.end_s, hi)], c.mix(0.25).filled())
-            }),
+            sounds
+                .iter()
+                .map(|(s, c)| Rectangle::new([(s.onset_s, lo), (s.end_s, hi)], c.mix(0.25).filled())),
         )
         .map_err(plot_error)?;
     Ok(())
 }
 
-fn draw_time_axis(
-    root: &Area<'_>,
-    secs: f64,
-    x_of: impl Fn(f64) -> i32,
-    y: i32,
-) -> Result<(), HeartSoundError> {
+fn draw_time_axis(root: &Area<'_>, secs: f64, x_of: impl Fn(f64) -> i32, y: i32) -> Result<(), HeartSoundError> {
     let step = [0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0]
         .into_iter()
         .find(|s| secs / s <= 12.0)
@@ -190,28 +173,14 @@ fn draw_time_axis(
         };
         let label_w = font::width(&label, 2);
         let right = root.dim_in_pixel().0 as i32 - label_w;
-        text(
-            root,
-            &label,
-            (x - label_w / 2).clamp(0, right.max(0)),
-            y + 6,
-            2,
-            &BLACK,
-        )?;
+        text(root, &label, (x - label_w / 2).clamp(0, right.max(0)), y + 6, 2, &BLACK)?;
         t += step;
     }
     Ok(())
 }
 
 /// Paint `s` with the built-in pixel font.
-fn text(
-    root: &Area<'_>,
-    s: &str,
-    x: i32,
-    y: i32,
-    scale: i32,
-    colour: &RGBColor,
-) -> Result<(), HeartSoundError> {
+fn text(root: &Area<'_>, s: &str, x: i32, y: i32, scale: i32, colour: &RGBColor) -> Result<(), HeartSoundError> {
     for (px, py) in font::pixels(s, x, y, scale) {
         root.draw(&Rectangle::new(
             [(px, py), (px + scale - 1, py + scale - 1)],

@@ -68,10 +68,7 @@ pub fn assess(q: QualityInputs, min_index: f64) -> Quality {
         ));
     }
     if q.clipped_fraction > MAX_CLIPPED {
-        reasons.push(format!(
-            "{:.1} % of samples clipped",
-            q.clipped_fraction * 100.0
-        ));
+        reasons.push(format!("{:.1} % of samples clipped", q.clipped_fraction * 100.0));
     }
     Quality {
         index,
@@ -116,13 +113,7 @@ mod tests {
         );
         assert!(!q.usable);
         assert_eq!(q.reasons.len(), 3, "{:?}", q.reasons);
-        let none = assess(
-            QualityInputs {
-                bpm: None,
-                ..inputs()
-            },
-            0.35,
-        );
+        let none = assess(QualityInputs { bpm: None, ..inputs() }, 0.35);
         assert!(none.reasons[0].contains("no heart rhythm"));
     }
 }

@@ -41,11 +41,7 @@ impl Resampler {
         let cutoff = CUTOFF_FRACTION * (src_rate.min(dst_rate).max(1) as f64);
         // Half width of the kernel in input samples.
         let width = ZEROS * src_rate.max(1) as f64 / (2.0 * cutoff);
-        let half = if passthrough {
-            0
-        } else {
-            width.ceil() as usize
-        };
+        let half = if passthrough { 0 } else { width.ceil() as usize };
         let bank = if passthrough {
             Vec::new()
         } else {
@@ -191,8 +187,7 @@ fn gcd(a: u64, b: u64) -> u64 {
 /// Resample a whole buffer (convenience for tests and in-memory signals).
 pub fn resample(input: &[f32], src_rate: u32, dst_rate: u32) -> Vec<f32> {
     let mut r = Resampler::new(src_rate, dst_rate);
-    let mut out =
-        Vec::with_capacity(input.len() * dst_rate as usize / src_rate.max(1) as usize + 1);
+    let mut out = Vec::with_capacity(input.len() * dst_rate as usize / src_rate.max(1) as usize + 1);
     r.push(input, &mut out);
     r.finish(&mut out);
     out
@@ -214,13 +209,7 @@ mod tests {
 
     #[test]
     fn output_length_follows_the_rate_ratio() {
-        for (src, dst) in [
-            (4000, 1000),
-            (44100, 1000),
-            (8000, 1000),
-            (500, 1000),
-            (1000, 1000),
-        ] {
+        for (src, dst) in [(4000, 1000), (44100, 1000), (8000, 1000), (500, 1000), (1000, 1000)] {
             let out = resample(&vec![0.5; src as usize * 3], src, dst);
             assert_eq!(out.len(), dst as usize * 3, "{src} -> {dst}");
         }
@@ -255,9 +244,7 @@ mod tests {
         let mut x = vec![0.0; 8000];
         x[4000] = 1.0;
         let out = resample(&x, 4000, 1000);
-        let peak = (0..out.len())
-            .max_by(|&a, &b| out[a].total_cmp(&out[b]))
-            .unwrap();
+        let peak = (0..out.len()).max_by(|&a, &b| out[a].total_cmp(&out[b])).unwrap();
         assert_eq!(peak, 1000);
     }
 }

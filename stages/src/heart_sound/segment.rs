@@ -32,9 +32,7 @@ pub struct Block {
 pub fn block_bounds(n: usize, rate: f64, block_s: f64) -> Vec<(usize, usize)> {
     let secs = n as f64 / rate;
     let count = ((secs / block_s).round() as usize).max(1);
-    (0..count)
-        .map(|i| (i * n / count, (i + 1) * n / count))
-        .collect()
+    (0..count).map(|i| (i * n / count, (i + 1) * n / count)).collect()
 }
 
 /// Segment `signal` (band-passed, at `rate` Hz) block by block.

@@ -77,9 +77,7 @@ pub fn synthesize(spec: &SynthSpec) -> Vec<f32> {
         add_burst(&mut x, rate, s2, 0.080, &[(90.0, 0.3), (140.0, 0.2)]);
     }
     let mut rng = Rng(spec.seed.wrapping_add(0xD1B5_4A32_D192_ED03) | 1);
-    x.iter()
-        .map(|v| (v + 0.5 * spec.noise * rng.gauss()) as f32)
-        .collect()
+    x.iter().map(|v| (v + 0.5 * spec.noise * rng.gauss()) as f32).collect()
 }
 
 /// Add a Hann-windowed sum of tones starting at `onset` (s) lasting `dur` (s).

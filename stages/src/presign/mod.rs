@@ -18,7 +18,8 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use chrono::Utc;
 use haul_device::contract::{
-    CompletedPart, RejectReason, TopicKind, UploadComplete, UploadPlan, UploadRequest, UploadResponse, parse_topic, topic,
+    CompletedPart, RejectReason, TopicKind, UploadComplete, UploadPlan, UploadRequest, UploadResponse, parse_topic,
+    topic,
 };
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::router::Router;
@@ -70,7 +71,11 @@ impl Presigner {
             .credentials_provider(provider.clone())
             .force_path_style(true)
             .build();
-        let public = config.presign.public_endpoint.clone().unwrap_or_else(|| endpoint.to_owned());
+        let public = config
+            .presign
+            .public_endpoint
+            .clone()
+            .unwrap_or_else(|| endpoint.to_owned());
         let signer = Signer::new(provider, &region, Endpoint::Custom(public));
         Self::new(config, aws_sdk_s3::Client::from_conf(s3_config), signer)
     }
@@ -81,7 +86,10 @@ impl Presigner {
         let provider = sdk
             .credentials_provider()
             .ok_or_else(|| SignError::new("no AWS credentials provider configured"))?;
-        let region = sdk.region().map(|r| r.to_string()).unwrap_or_else(|| config.storage.region.clone());
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| config.storage.region.clone());
         let endpoint = match (&config.presign.public_endpoint, sdk.endpoint_url()) {
             (Some(public), _) => Endpoint::Custom(public.clone()),
             (None, Some(url)) => Endpoint::Custom(url.to_owned()),
@@ -128,7 +136,10 @@ impl Presigner {
 
     async fn try_request(&self, device: &str, req: UploadRequest) -> Result<UploadResponse, Rejection> {
         if !valid_device(device) {
-            return Err(rejection(RejectReason::MalformedRequest, format!("device id {device:?} is not usable in keys")));
+            return Err(rejection(
+                RejectReason::MalformedRequest,
+                format!("device id {device:?} is not usable in keys"),
+            ));
         }
         if !self.limiter.allow(device, Instant::now()) {
             return Err(rejection(
@@ -145,7 +156,9 @@ impl Presigner {
         let expiry = self.config.presign.expiry_for(req.size);
         let expires_at = (now + chrono::Duration::from_std(expiry).unwrap_or_default()).to_rfc3339();
         if let Some(resume) = &req.resume {
-            let upload = self.resume(device, &req, &resume.key, &resume.upload_id, expiry).await?;
+            let upload = self
+                .resume(device, &req, &resume.key, &resume.upload_id, expiry)
+                .await?;
             return Ok(accepted(&req.request_id, resume.key.clone(), expires_at, upload));
         }
         let upload = if req.size >= self.config.presign.multipart_threshold.bytes() {
@@ -157,7 +170,13 @@ impl Presigner {
         Ok(accepted(&req.request_id, key, expires_at, upload))
     }
 
-    async fn single(&self, req: &UploadRequest, key: &str, content_type: &str, expiry: Duration) -> Result<UploadPlan, Rejection> {
+    async fn single(
+        &self,
+        req: &UploadRequest,
+        key: &str,
+        content_type: &str,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
         let digest = hex::decode(&req.sha256).map_err(|e| rejection(RejectReason::InvalidSha256, e.to_string()))?;
         let checksum = base64::engine::general_purpose::STANDARD.encode(digest);
         let length = req.size.to_string();
@@ -174,11 +193,20 @@ impl Presigner {
         Ok(UploadPlan::Single {
             url,
             method: "PUT".to_owned(),
-            headers: headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         })
     }
 
-    async fn start_multipart(&self, req: &UploadRequest, key: &str, content_type: &str, expiry: Duration) -> Result<UploadPlan, Rejection> {
+    async fn start_multipart(
+        &self,
+        req: &UploadRequest,
+        key: &str,
+        content_type: &str,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
         let bucket = &self.config.storage.bucket;
         let out = self
             .client
@@ -190,15 +218,27 @@ impl Presigner {
             .metadata("haul-size", req.size.to_string())
             .send()
             .await
-            .map_err(|e| rejection(RejectReason::Internal, format!("CreateMultipartUpload: {}", aws_sdk_s3::error::DisplayErrorContext(e))))?;
+            .map_err(|e| {
+                rejection(
+                    RejectReason::Internal,
+                    format!("CreateMultipartUpload: {}", aws_sdk_s3::error::DisplayErrorContext(e)),
+                )
+            })?;
         let upload_id = out.upload_id().unwrap_or_default().to_owned();
         let part_size = self.fitting_part_size(req.size, key, &upload_id, expiry).await?;
         let parts = multipart::layout(req.size, part_size);
-        self.part_plan(key, &upload_id, part_size, &parts, Vec::new(), expiry).await
+        self.part_plan(key, &upload_id, part_size, &parts, Vec::new(), expiry)
+            .await
     }
 
     /// The configured part size, raised so that every part URL fits in one response.
-    async fn fitting_part_size(&self, size: u64, key: &str, upload_id: &str, expiry: Duration) -> Result<u64, Rejection> {
+    async fn fitting_part_size(
+        &self,
+        size: u64,
+        key: &str,
+        upload_id: &str,
+        expiry: Duration,
+    ) -> Result<u64, Rejection> {
         let mut part_size = self.config.presign.part_size_for(size);
         let sample = self.part_url(key, upload_id, 10_000, part_size, expiry).await?;
         let per_part = sample.len() + 80;
@@ -209,12 +249,22 @@ impl Presigner {
         }
         if part_size > MAX_PART_SIZE {
             multipart::abort(&self.client, &self.config.storage.bucket, key, upload_id).await;
-            return Err(rejection(RejectReason::TooLarge, format!("{size} bytes need parts above S3's 5 GiB limit")));
+            return Err(rejection(
+                RejectReason::TooLarge,
+                format!("{size} bytes need parts above S3's 5 GiB limit"),
+            ));
         }
         Ok(part_size)
     }
 
-    async fn part_url(&self, key: &str, upload_id: &str, number: u32, size: u64, expiry: Duration) -> Result<String, Rejection> {
+    async fn part_url(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        size: u64,
+        expiry: Duration,
+    ) -> Result<String, Rejection> {
         let (n, len) = (number.to_string(), size.to_string());
         self.signer
             .presign(
@@ -250,7 +300,14 @@ impl Presigner {
         })
     }
 
-    async fn resume(&self, device: &str, req: &UploadRequest, key: &str, upload_id: &str, expiry: Duration) -> Result<UploadPlan, Rejection> {
+    async fn resume(
+        &self,
+        device: &str,
+        req: &UploadRequest,
+        key: &str,
+        upload_id: &str,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
         self.check_own_key(device, key, Some(req))?;
         let bucket = &self.config.storage.bucket;
         let stored = multipart::list_parts(&self.client, bucket, key, upload_id).await?;
@@ -269,7 +326,8 @@ impl Presigner {
                 etag: p.etag.clone(),
             })
             .collect();
-        self.part_plan(key, upload_id, part_size, &missing, received, expiry).await
+        self.part_plan(key, upload_id, part_size, &missing, received, expiry)
+            .await
     }
 
     /// A key this device may touch: under its own prefix and, for a request, made of the
@@ -305,7 +363,8 @@ impl Presigner {
     }
 
     async fn try_complete(&self, device: &str, c: UploadComplete) -> Result<UploadResponse, Rejection> {
-        self.check_own_key(device, &c.key, None).map_err(|r| rejection(RejectReason::BadCompletion, r.message))?;
+        self.check_own_key(device, &c.key, None)
+            .map_err(|r| rejection(RejectReason::BadCompletion, r.message))?;
         let bucket = &self.config.storage.bucket;
         let stored = multipart::list_parts(&self.client, bucket, &c.key, &c.upload_id)
             .await
@@ -316,7 +375,10 @@ impl Presigner {
         let max = self.config.presign.max_size.bytes();
         if let Err(why) = multipart::check_completion(&c.parts, &stored, c.size, max) {
             multipart::abort(&self.client, bucket, &c.key, &c.upload_id).await;
-            return Err(rejection(RejectReason::BadCompletion, format!("{why}; the upload was aborted")));
+            return Err(rejection(
+                RejectReason::BadCompletion,
+                format!("{why}; the upload was aborted"),
+            ));
         }
         let etag = multipart::complete(&self.client, bucket, &c.key, &c.upload_id, &c.parts).await?;
         tracing::info!(device, key = %c.key, size = c.size, parts = c.parts.len(), "Multipart upload completed.");

@@ -29,7 +29,12 @@ fn internal(what: &str, e: impl std::fmt::Display) -> Rejection {
 }
 
 /// The parts of an upload (all pages).
-pub async fn list_parts(client: &Client, bucket: &str, key: &str, upload_id: &str) -> Result<Vec<StoredPart>, Rejection> {
+pub async fn list_parts(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+) -> Result<Vec<StoredPart>, Rejection> {
     let mut parts = Vec::new();
     let mut marker: Option<String> = None;
     loop {
@@ -43,7 +48,9 @@ pub async fn list_parts(client: &Client, bucket: &str, key: &str, upload_id: &st
             .await;
         let out = match out {
             Ok(out) => out,
-            Err(e) if e.code() == Some("NoSuchUpload") || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {
+            Err(e)
+                if e.code() == Some("NoSuchUpload") || e.raw_response().is_some_and(|r| r.status().as_u16() == 404) =>
+            {
                 return Err(Rejection {
                     reason: RejectReason::InvalidResume,
                     message: format!("upload {upload_id} for {key} does not exist (completed, aborted or expired)"),
@@ -100,14 +107,24 @@ pub fn plans(parts: &[(u32, u64, u64)], urls: Vec<String>) -> Vec<PartPlan> {
     parts
         .iter()
         .zip(urls)
-        .map(|(&(number, offset, size), url)| PartPlan { number, offset, size, url })
+        .map(|(&(number, offset, size), url)| PartPlan {
+            number,
+            offset,
+            size,
+            url,
+        })
         .collect()
 }
 
 /// Checks a completion against what S3 holds: parts 1..=N all present with the ETags the
 /// device reports, every part but the last of one size, the last no larger, the sizes
 /// summing to the declared total, which is within `max_size`.
-pub fn check_completion(reported: &[CompletedPart], stored: &[StoredPart], size: u64, max_size: u64) -> Result<(), String> {
+pub fn check_completion(
+    reported: &[CompletedPart],
+    stored: &[StoredPart],
+    size: u64,
+    max_size: u64,
+) -> Result<(), String> {
     if reported.is_empty() {
         return Err("no parts reported".into());
     }
@@ -120,22 +137,36 @@ pub fn check_completion(reported: &[CompletedPart], stored: &[StoredPart], size:
     for (i, part) in reported.iter().enumerate() {
         let expected = i as u32 + 1;
         if part.number != expected {
-            return Err(format!("part numbers must be 1..={}; found {} at position {expected}", reported.len(), part.number));
+            return Err(format!(
+                "part numbers must be 1..={}; found {} at position {expected}",
+                reported.len(),
+                part.number
+            ));
         }
         let Some(s) = by_number.get(&expected) else {
             return Err(format!("part {expected} was never uploaded"));
         };
         if s.etag != part.etag.trim_matches('"') {
-            return Err(format!("part {expected}: ETag {:?} does not match the stored {:?}", part.etag, s.etag));
+            return Err(format!(
+                "part {expected}: ETag {:?} does not match the stored {:?}",
+                part.etag, s.etag
+            ));
         }
         let last = i + 1 == reported.len();
         if (!last && s.size != first) || (last && s.size > first) {
-            return Err(format!("part {expected} is {} bytes; parts must be {first} bytes except a smaller last one", s.size));
+            return Err(format!(
+                "part {expected} is {} bytes; parts must be {first} bytes except a smaller last one",
+                s.size
+            ));
         }
         total += s.size;
     }
     if by_number.len() > reported.len() {
-        return Err(format!("{} parts were uploaded but {} reported", by_number.len(), reported.len()));
+        return Err(format!(
+            "{} parts were uploaded but {} reported",
+            by_number.len(),
+            reported.len()
+        ));
     }
     if total != size {
         return Err(format!("parts hold {total} bytes but the upload declared {size}"));
@@ -144,7 +175,13 @@ pub fn check_completion(reported: &[CompletedPart], stored: &[StoredPart], size:
 }
 
 /// Completes the upload; returns the object's ETag.
-pub async fn complete(client: &Client, bucket: &str, key: &str, upload_id: &str, parts: &[CompletedPart]) -> Result<String, Rejection> {
+pub async fn complete(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+    upload_id: &str,
+    parts: &[CompletedPart],
+) -> Result<String, Rejection> {
     let parts: Vec<S3Part> = parts
         .iter()
         .map(|p| S3Part::builder().part_number(p.number as i32).e_tag(&p.etag).build())
@@ -163,7 +200,13 @@ pub async fn complete(client: &Client, bucket: &str, key: &str, upload_id: &str,
 
 /// Aborts an upload (best effort: a failure is logged; the bucket's lifecycle rule cleans up).
 pub async fn abort(client: &Client, bucket: &str, key: &str, upload_id: &str) {
-    let result = client.abort_multipart_upload().bucket(bucket).key(key).upload_id(upload_id).send().await;
+    let result = client
+        .abort_multipart_upload()
+        .bucket(bucket)
+        .key(key)
+        .upload_id(upload_id)
+        .send()
+        .await;
     if let Err(e) = result {
         tracing::warn!(%key, upload_id, error = %aws_sdk_s3::error::DisplayErrorContext(e), "Abort of a bad upload failed.");
     }
@@ -174,11 +217,24 @@ mod tests {
     use super::*;
 
     fn stored(parts: &[(u32, u64, &str)]) -> Vec<StoredPart> {
-        parts.iter().map(|&(number, size, etag)| StoredPart { number, size, etag: etag.into() }).collect()
+        parts
+            .iter()
+            .map(|&(number, size, etag)| StoredPart {
+                number,
+                size,
+                etag: etag.into(),
+            })
+            .collect()
     }
 
     fn reported(parts: &[(u32, &str)]) -> Vec<CompletedPart> {
-        parts.iter().map(|&(number, etag)| CompletedPart { number, etag: etag.into() }).collect()
+        parts
+            .iter()
+            .map(|&(number, etag)| CompletedPart {
+                number,
+                etag: etag.into(),
+            })
+            .collect()
     }
 
     #[test]
@@ -201,10 +257,18 @@ mod tests {
         let have = stored(&[(1, 10, "a"), (2, 10, "b"), (3, 5, "c")]);
         let all = reported(&[(1, "a"), (2, "\"b\""), (3, "c")]);
         assert!(check_completion(&all, &have, 25, 100).is_ok());
-        assert!(check_completion(&all, &have, 26, 100).unwrap_err().contains("declared 26"));
+        assert!(
+            check_completion(&all, &have, 26, 100)
+                .unwrap_err()
+                .contains("declared 26")
+        );
         assert!(check_completion(&all, &have, 25, 20).unwrap_err().contains("maximum"));
         let missing = reported(&[(1, "a"), (2, "b")]);
-        assert!(check_completion(&missing, &have, 20, 100).unwrap_err().contains("3 parts were uploaded"));
+        assert!(
+            check_completion(&missing, &have, 20, 100)
+                .unwrap_err()
+                .contains("3 parts were uploaded")
+        );
         let wrong = reported(&[(1, "a"), (2, "x"), (3, "c")]);
         assert!(check_completion(&wrong, &have, 25, 100).unwrap_err().contains("ETag"));
         let gap = reported(&[(1, "a"), (3, "c")]);

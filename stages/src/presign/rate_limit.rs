@@ -55,6 +55,9 @@ mod tests {
         assert!((0..3).all(|_| limiter.allow("a", t0)));
         assert!(!limiter.allow("a", t0));
         assert!(limiter.allow("b", t0), "other devices keep their budget");
-        assert!(limiter.allow("a", t0 + Duration::from_secs(20)), "one token back after a third of the window");
+        assert!(
+            limiter.allow("a", t0 + Duration::from_secs(20)),
+            "one token back after a third of the window"
+        );
     }
 }

@@ -76,11 +76,16 @@ impl Signer {
 
     /// The URL of an object, without a query.
     pub fn object_url(&self, bucket: &str, key: &str) -> String {
-        let path: Vec<String> = key.split('/').map(|s| utf8_percent_encode(s, SEGMENT).to_string()).collect();
+        let path: Vec<String> = key
+            .split('/')
+            .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+            .collect();
         let path = path.join("/");
         match &self.endpoint {
             Endpoint::Custom(base) => format!("{}/{bucket}/{path}", base.trim_end_matches('/')),
-            Endpoint::Aws if bucket.contains('.') => format!("https://s3.{}.amazonaws.com/{bucket}/{path}", self.region),
+            Endpoint::Aws if bucket.contains('.') => {
+                format!("https://s3.{}.amazonaws.com/{bucket}/{path}", self.region)
+            }
             Endpoint::Aws => format!("https://{bucket}.s3.{}.amazonaws.com/{path}", self.region),
         }
     }
@@ -133,9 +138,16 @@ impl Signer {
             .build()
             .map_err(|e| SignError(e.to_string()))?
             .into();
-        let request = SignableRequest::new(method, url.clone(), headers.iter().copied(), SignableBody::UnsignedPayload)
-            .map_err(|e| SignError(format!("{url}: {e}")))?;
-        let (instructions, _) = sign(request, &params).map_err(|e| SignError(e.to_string()))?.into_parts();
+        let request = SignableRequest::new(
+            method,
+            url.clone(),
+            headers.iter().copied(),
+            SignableBody::UnsignedPayload,
+        )
+        .map_err(|e| SignError(format!("{url}: {e}")))?;
+        let (instructions, _) = sign(request, &params)
+            .map_err(|e| SignError(e.to_string()))?
+            .into_parts();
         let (_, signed_query) = instructions.into_parts();
         for (k, v) in signed_query {
             url.push(if url.contains('?') { '&' } else { '?' });
@@ -184,8 +196,14 @@ mod tests {
             )
             .await
             .unwrap();
-        assert!(url.starts_with("http://127.0.0.1:9000/b/k.wav?partNumber=3&uploadId=u-1&"), "{url}");
+        assert!(
+            url.starts_with("http://127.0.0.1:9000/b/k.wav?partNumber=3&uploadId=u-1&"),
+            "{url}"
+        );
         assert!(url.contains("X-Amz-Expires=600"), "{url}");
-        assert!(url.contains("X-Amz-SignedHeaders=content-length%3Bhost%3Bx-amz-checksum-sha256"), "{url}");
+        assert!(
+            url.contains("X-Amz-SignedHeaders=content-length%3Bhost%3Bx-amz-checksum-sha256"),
+            "{url}"
+        );
     }
 }

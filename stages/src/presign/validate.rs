@@ -24,12 +24,19 @@ pub fn valid_device(device: &str) -> bool {
     (1..=128).contains(&device.len())
         && device != "."
         && device != ".."
-        && device.bytes().all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
+        && device
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b))
 }
 
 /// Checks a file name: not empty, at most 255 bytes, no `/`, `\`, `..` or control characters.
 pub fn check_file_name(name: &str) -> Result<(), Rejection> {
-    let bad = |why: &str| Err(reject(RejectReason::InvalidFileName, format!("file name {name:?} {why}")));
+    let bad = |why: &str| {
+        Err(reject(
+            RejectReason::InvalidFileName,
+            format!("file name {name:?} {why}"),
+        ))
+    };
     if name.is_empty() {
         return bad("is empty");
     }
@@ -53,14 +60,30 @@ pub fn check_file_name(name: &str) -> Result<(), Rejection> {
 pub fn sanitize_file_name(name: &str) -> String {
     let cleaned: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || " ._-()+".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || " ._-()+".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let trimmed = cleaned.trim_start_matches(['.', ' ']).trim_end();
-    if trimmed.is_empty() { "file".to_owned() } else { trimmed.to_owned() }
+    if trimmed.is_empty() {
+        "file".to_owned()
+    } else {
+        trimmed.to_owned()
+    }
 }
 
 /// `{incoming}{device}/{yyyy}/{mm}/{dd}/{request_id}/{sanitized name}`.
-pub fn object_key(incoming_prefix: &str, device: &str, request_id: &str, file_name: &str, now: DateTime<Utc>) -> String {
+pub fn object_key(
+    incoming_prefix: &str,
+    device: &str,
+    request_id: &str,
+    file_name: &str,
+    now: DateTime<Utc>,
+) -> String {
     format!(
         "{incoming_prefix}{device}/{:04}/{:02}/{:02}/{request_id}/{}",
         now.year(),
@@ -109,7 +132,13 @@ pub fn check_request(
         ));
     }
     let content_type = content_type_of(req);
-    let key = object_key(&config.storage.incoming_prefix, device, &req.request_id, &req.file_name, now);
+    let key = object_key(
+        &config.storage.incoming_prefix,
+        device,
+        &req.request_id,
+        &req.file_name,
+        now,
+    );
     if router.stages_for(&key, Some(req.size), Some(&content_type)).is_empty() {
         return Err(reject(
             RejectReason::UnsupportedContentType,
@@ -149,7 +178,9 @@ mod tests {
 
     fn reason(name: &str, size: u64) -> RejectReason {
         let (c, r) = setup();
-        check_request(&c, &r, "dev-1", &request(name, size), Utc::now()).unwrap_err().reason
+        check_request(&c, &r, "dev-1", &request(name, size), Utc::now())
+            .unwrap_err()
+            .reason
     }
 
     #[test]
@@ -157,17 +188,26 @@ mod tests {
         assert_eq!(reason("../../x.wav", 10), RejectReason::InvalidFileName);
         assert_eq!(reason("a\\b.wav", 10), RejectReason::InvalidFileName);
         assert_eq!(reason("a\nb.wav", 10), RejectReason::InvalidFileName);
-        assert_eq!(reason(&format!("{}.wav", "x".repeat(252)), 10), RejectReason::InvalidFileName);
+        assert_eq!(
+            reason(&format!("{}.wav", "x".repeat(252)), 10),
+            RejectReason::InvalidFileName
+        );
         assert_eq!(reason("a.wav", 2 << 20), RejectReason::TooLarge);
         assert_eq!(reason("a.wav", 0), RejectReason::EmptyFile);
         assert_eq!(reason("a.exe", 10), RejectReason::UnsupportedContentType);
         let (c, r) = setup();
         let mut req = request("a.wav", 10);
         req.sha256 = "xyz".into();
-        assert_eq!(check_request(&c, &r, "d", &req, Utc::now()).unwrap_err().reason, RejectReason::InvalidSha256);
+        assert_eq!(
+            check_request(&c, &r, "d", &req, Utc::now()).unwrap_err().reason,
+            RejectReason::InvalidSha256
+        );
         req = request("a.wav", 10);
         req.request_id = "a/b".into();
-        assert_eq!(check_request(&c, &r, "d", &req, Utc::now()).unwrap_err().reason, RejectReason::InvalidRequestId);
+        assert_eq!(
+            check_request(&c, &r, "d", &req, Utc::now()).unwrap_err().reason,
+            RejectReason::InvalidRequestId
+        );
     }
 
     #[test]

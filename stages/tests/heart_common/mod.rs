@@ -37,15 +37,9 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], rate: u32, format: WavForma
             let v = c[i].clamp(-1.0, 1.0);
             match format {
                 WavFormat::U8 => data.push(((v * 127.0).round() as i32 + 128) as u8),
-                WavFormat::I16 => {
-                    data.extend_from_slice(&((v * 32767.0).round() as i16).to_le_bytes())
-                }
-                WavFormat::I24 => {
-                    data.extend_from_slice(&((v * 8_388_607.0).round() as i32).to_le_bytes()[..3])
-                }
-                WavFormat::I32 => data.extend_from_slice(
-                    &((v as f64 * 2_147_483_647.0).round() as i32).to_le_bytes(),
-                ),
+                WavFormat::I16 => data.extend_from_slice(&((v * 32767.0).round() as i16).to_le_bytes()),
+                WavFormat::I24 => data.extend_from_slice(&((v * 8_388_607.0).round() as i32).to_le_bytes()[..3]),
+                WavFormat::I32 => data.extend_from_slice(&((v as f64 * 2_147_483_647.0).round() as i32).to_le_bytes()),
                 WavFormat::F32 => data.extend_from_slice(&v.to_le_bytes()),
             }
         }
@@ -69,14 +63,11 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], rate: u32, format: WavForma
 
 /// Run an external encoder; panics with the Debian package to install when it is missing.
 pub fn run(tool: &str, package: &str, args: &[&str]) {
-    let status = Command::new(tool).args(args).status().unwrap_or_else(|e| {
-        panic!("`{tool}` is needed by this test (Debian package `{package}`): {e}")
-    });
-    assert!(
-        status.success(),
-        "`{tool} {}` failed: {status}",
-        args.join(" ")
-    );
+    let status = Command::new(tool)
+        .args(args)
+        .status()
+        .unwrap_or_else(|e| panic!("`{tool}` is needed by this test (Debian package `{package}`): {e}"));
+    assert!(status.success(), "`{tool} {}` failed: {status}", args.join(" "));
 }
 
 /// A file name inside `dir`.

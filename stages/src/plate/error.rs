@@ -1,0 +1,111 @@
+//! Errors of the plate stage, classified as permanent (the input or the
+//! configuration is wrong: retrying cannot help) or retryable (I/O).
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while detecting plates.
+#[derive(Debug, thiserror::Error)]
+pub enum PlateError {
+    /// A file could not be read (the framework may retry).
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file that could not be read.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The bytes are not a JPEG, PNG or WebP image.
+    #[error("unsupported image format: {detail}")]
+    UnsupportedFormat {
+        /// What was recognised, if anything.
+        detail: String,
+    },
+    /// The image is corrupt or truncated.
+    #[error("corrupt or truncated image: {detail}")]
+    CorruptImage {
+        /// The decoder's description of the problem.
+        detail: String,
+    },
+    /// The image is larger than the decode limits allow (decompression bomb guard).
+    #[error("image exceeds the decode limits: {detail}")]
+    TooLarge {
+        /// The size found and the limit crossed.
+        detail: String,
+    },
+    /// The cascade file is missing, malformed or of an unsupported kind.
+    #[error("invalid cascade {path}: {detail}")]
+    Cascade {
+        /// The cascade file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A parameter is out of range.
+    #[error("invalid parameter `{name}`: {detail}")]
+    InvalidParam {
+        /// The parameter's name as written in haul.toml.
+        name: &'static str,
+        /// Why it was rejected.
+        detail: String,
+    },
+    /// An evaluation data set is malformed.
+    #[error("invalid dataset entry {path}: {detail}")]
+    Dataset {
+        /// The offending file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// An artifact could not be encoded.
+    #[error("cannot encode artifact {name}: {detail}")]
+    Encode {
+        /// The artifact's file name.
+        name: String,
+        /// The encoder's message.
+        detail: String,
+    },
+}
+
+impl PlateError {
+    /// True when retrying the same input cannot succeed (bad image, bad
+    /// cascade, bad parameter); false for I/O errors, which may be transient.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            PlateError::Io { source, .. } => matches!(
+                source.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidData | std::io::ErrorKind::IsADirectory
+            ),
+            _ => true,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        PlateError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn cascade(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
+        PlateError::Cascade {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_errors_are_permanent_and_transient_io_is_not() {
+        let corrupt = PlateError::CorruptImage { detail: "x".into() };
+        assert!(corrupt.is_permanent());
+        let timeout = PlateError::io("a.jpg", std::io::Error::from(std::io::ErrorKind::TimedOut));
+        assert!(!timeout.is_permanent());
+        let missing = PlateError::io("a.jpg", std::io::Error::from(std::io::ErrorKind::NotFound));
+        assert!(missing.is_permanent());
+    }
+}

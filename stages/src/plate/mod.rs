@@ -1,0 +1,82 @@
+//! `plate`: finds license plates in traffic photos (JPEG, PNG, WebP; EXIF orientation,
+//! capture time and GPS), with a classical detector that needs no model, or a
+//! user-supplied OpenCV cascade (`cascade = "path.xml"`) evaluated in pure Rust.
+//!
+//! ```
+//! use haul_stages::plate::{Gray, Params, PlateDetector};
+//!
+//! let detector = PlateDetector::new(&Params::default())?; // classical, no model
+//! let boxes = detector.detect_gray(&Gray::filled(320, 240, 128));
+//! assert!(boxes.is_empty(), "a flat image has no plate");
+//! # Ok::<(), haul_stages::plate::PlateError>(())
+//! ```
+
+pub mod cascade;
+mod classical;
+mod decode;
+mod detect;
+mod draw;
+mod error;
+mod eval;
+mod exif;
+mod geometry;
+mod gray;
+mod jpeg;
+mod params;
+
+pub use decode::{DecodeLimits, Decoded, decode, decode_gray};
+pub use detect::{Detection, PlateBox, PlateDetector, Timings};
+pub use draw::Artifact;
+pub use error::PlateError;
+pub use eval::{EvalReport, IOU_HIT, ImageResult, Truth, evaluate, load_truth};
+pub use exif::{ExifInfo, GpsPosition};
+pub use geometry::Rect;
+pub use gray::Gray;
+pub use params::{DetectorChoice, Params};
+
+use haul_pipeline::prelude::*;
+
+/// The `plate` stage; its options are [`Params`] (`[stages.plate]`).
+pub struct PlateStage {
+    detector: std::sync::Arc<PlateDetector>,
+}
+
+impl PlateStage {
+    /// A stage with these parameters (the cascade, if any, is loaded now).
+    pub fn new(params: &Params) -> Result<Self, PlateError> {
+        Ok(Self {
+            detector: std::sync::Arc::new(PlateDetector::new(params)?),
+        })
+    }
+}
+
+fn stage_error(e: PlateError) -> StageError {
+    if e.is_permanent() {
+        StageError::permanent(e)
+    } else {
+        StageError::retryable(e)
+    }
+}
+
+impl Stage for PlateStage {
+    fn name(&self) -> &str {
+        "plate"
+    }
+
+    async fn process(&self, object: Object, cx: &Context) -> Result<Output, StageError> {
+        let file = object.file(cx.scratch_dir()).await?;
+        let (path, detector) = (file.path().to_owned(), self.detector.clone());
+        let (detection, artifacts) = haul_pipeline::blocking(move || {
+            let detection = detector.detect_file(&path)?;
+            let artifacts = detector.artifacts(&detection)?;
+            Ok::<_, PlateError>((detection, artifacts))
+        })
+        .await?
+        .map_err(stage_error)?;
+        let mut output = Output::serialize(&detection)?;
+        for (name, content_type, bytes) in artifacts {
+            output = output.with_artifact(haul_pipeline::Artifact::bytes(name, content_type, bytes));
+        }
+        Ok(output)
+    }
+}
