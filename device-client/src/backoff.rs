@@ -18,7 +18,11 @@ pub struct Backoff {
 impl Default for Backoff {
     /// 500 ms, doubling up to 30 s, 8 tries.
     fn default() -> Self {
-        Backoff { initial: Duration::from_millis(500), max: Duration::from_secs(30), max_attempts: 8 }
+        Backoff {
+            initial: Duration::from_millis(500),
+            max: Duration::from_secs(30),
+            max_attempts: 8,
+        }
     }
 }
 
@@ -48,7 +52,10 @@ impl Backoff {
 
 /// A cheap, non-cryptographic random number (jitter only needs to de-synchronize devices).
 fn jitter_seed() -> u64 {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let mut x = u64::from(nanos) ^ (u64::from(std::process::id()) << 32) ^ 0x9E37_79B9_7F4A_7C15;
     // xorshift64* scramble
     x ^= x >> 12;
@@ -63,7 +70,11 @@ mod tests {
 
     #[test]
     fn delays_double_until_the_cap() {
-        let b = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1), max_attempts: 5 };
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            max_attempts: 5,
+        };
         assert_eq!(b.ceiling(0), Duration::from_millis(100));
         assert_eq!(b.ceiling(1), Duration::from_millis(200));
         assert_eq!(b.ceiling(3), Duration::from_millis(800));
@@ -73,20 +84,34 @@ mod tests {
 
     #[test]
     fn jittered_delays_stay_in_the_upper_half() {
-        let b = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(1), max_attempts: 5 };
+        let b = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            max_attempts: 5,
+        };
         for attempt in 0..10 {
             let d = b.delay(attempt);
             let c = b.ceiling(attempt);
-            assert!(d >= c / 2 && d <= c, "attempt {attempt}: {d:?} outside [{:?}, {c:?}]", c / 2);
+            assert!(
+                d >= c / 2 && d <= c,
+                "attempt {attempt}: {d:?} outside [{:?}, {c:?}]",
+                c / 2
+            );
         }
     }
 
     #[test]
     fn attempts_are_bounded() {
-        let b = Backoff { max_attempts: 3, ..Backoff::default() };
+        let b = Backoff {
+            max_attempts: 3,
+            ..Backoff::default()
+        };
         assert!(b.allows(0) && b.allows(2));
         assert!(!b.allows(3));
-        let zero = Backoff { max_attempts: 0, ..Backoff::default() };
+        let zero = Backoff {
+            max_attempts: 0,
+            ..Backoff::default()
+        };
         assert!(zero.allows(0), "the first try is always allowed");
     }
 }

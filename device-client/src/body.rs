@@ -13,24 +13,35 @@ use http_body::{Frame, SizeHint};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, Take};
 
 /// Bytes read from disk per frame.
-pub(crate) const CHUNK: usize = 256 * 1024;
+pub(crate) const CHUNK: usize = 64 * 1024;
 
 /// `len` bytes of a file from `offset`, as an HTTP body with an exact size.
 pub(crate) struct FileBody {
     reader: Take<tokio::fs::File>,
     remaining: u64,
     buf: BytesMut,
-    progress: Arc<AtomicU64>,
+    counters: [Arc<AtomicU64>; 2],
 }
 
 impl FileBody {
-    /// Opens `path` at `offset` for `len` bytes; read bytes are added to `progress`.
-    pub(crate) async fn open(path: &Path, offset: u64, len: u64, progress: Arc<AtomicU64>) -> std::io::Result<Self> {
+    /// Opens `path` at `offset` for `len` bytes; read bytes are added to both counters
+    /// (the progress display's and this request's stall watch).
+    pub(crate) async fn open(
+        path: &Path,
+        offset: u64,
+        len: u64,
+        counters: [Arc<AtomicU64>; 2],
+    ) -> std::io::Result<Self> {
         let mut file = tokio::fs::File::open(path).await?;
         if offset > 0 {
             file.seek(SeekFrom::Start(offset)).await?;
         }
-        Ok(FileBody { reader: file.take(len), remaining: len, buf: BytesMut::new(), progress })
+        Ok(FileBody {
+            reader: file.take(len),
+            remaining: len,
+            buf: BytesMut::new(),
+            counters,
+        })
     }
 }
 
@@ -38,7 +49,10 @@ impl http_body::Body for FileBody {
     type Data = Bytes;
     type Error = std::io::Error;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         if self.remaining == 0 {
             return Poll::Ready(None);
         }
@@ -56,7 +70,9 @@ impl http_body::Body for FileBody {
             return Poll::Ready(Some(Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, msg))));
         }
         this.remaining -= n as u64;
-        this.progress.fetch_add(n as u64, Ordering::Relaxed);
+        for counter in &this.counters {
+            counter.fetch_add(n as u64, Ordering::Relaxed);
+        }
         Poll::Ready(Some(Ok(Frame::data(this.buf.split().freeze()))))
     }
 
@@ -82,7 +98,9 @@ mod tests {
         std::fs::write(&path, &data).unwrap();
         let progress = Arc::new(AtomicU64::new(0));
         let len = (CHUNK + 50) as u64;
-        let body = FileBody::open(&path, 30, len, progress.clone()).await.unwrap();
+        let body = FileBody::open(&path, 30, len, [progress.clone(), Arc::default()])
+            .await
+            .unwrap();
         assert_eq!(http_body::Body::size_hint(&body).exact(), Some(len));
         let got = body.collect().await.unwrap().to_bytes();
         assert_eq!(&got[..], &data[30..30 + CHUNK + 50]);
@@ -94,7 +112,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("f");
         std::fs::write(&path, b"short").unwrap();
-        let body = FileBody::open(&path, 0, 10, Arc::default()).await.unwrap();
+        let body = FileBody::open(&path, 0, 10, [Arc::default(), Arc::default()])
+            .await
+            .unwrap();
         let err = body.collect().await.unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::UnexpectedEof);
     }

@@ -322,7 +322,9 @@ mod tests {
     fn multipart_plans_without_received_parts_still_parse() {
         let json = r#"{"kind":"multipart","upload_id":"u1","part_size":8,"parts":[]}"#;
         let plan: UploadPlan = serde_json::from_str(json).unwrap();
-        let UploadPlan::Multipart { received, .. } = plan else { panic!("not multipart") };
+        let UploadPlan::Multipart { received, .. } = plan else {
+            panic!("not multipart")
+        };
         assert!(received.is_empty());
     }
 

@@ -64,7 +64,10 @@ pub enum HashError {
 
 /// Size and modification time of `path` without hashing: `(size, mtime_ns)`.
 pub fn stat(path: &Path) -> Result<(u64, u64), HashError> {
-    let meta = std::fs::metadata(path).map_err(|source| HashError::Io { path: path.to_owned(), source })?;
+    let meta = std::fs::metadata(path).map_err(|source| HashError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     if !meta.is_file() {
         return Err(HashError::NotAFile { path: path.to_owned() });
     }
@@ -81,7 +84,10 @@ pub fn stat(path: &Path) -> Result<(u64, u64), HashError> {
 pub async fn inspect(path: &Path, progress: Arc<AtomicU64>) -> Result<FileInfo, HashError> {
     let path = path.to_owned();
     let join = tokio::task::spawn_blocking(move || inspect_blocking(&path, &progress)).await;
-    join.map_err(|e| HashError::Io { path: PathBuf::new(), source: std::io::Error::other(e) })?
+    join.map_err(|e| HashError::Io {
+        path: PathBuf::new(),
+        source: std::io::Error::other(e),
+    })?
 }
 
 fn inspect_blocking(path: &Path, progress: &AtomicU64) -> Result<FileInfo, HashError> {
@@ -92,7 +98,10 @@ fn inspect_blocking(path: &Path, progress: &AtomicU64) -> Result<FileInfo, HashE
         .ok_or_else(|| HashError::NameNotUtf8 { path: path.to_owned() })?
         .to_owned();
     let (size, mtime_ns) = stat(path)?;
-    let io = |source| HashError::Io { path: path.to_owned(), source };
+    let io = |source| HashError::Io {
+        path: path.to_owned(),
+        source,
+    };
     let mut file = std::fs::File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; HASH_CHUNK];
@@ -109,9 +118,19 @@ fn inspect_blocking(path: &Path, progress: &AtomicU64) -> Result<FileInfo, HashE
         progress.fetch_add(n as u64, Ordering::Relaxed);
     }
     if total != size || stat(path)? != (size, mtime_ns) {
-        return Err(HashError::Changed { path: path.to_owned(), before: size, after: total });
+        return Err(HashError::Changed {
+            path: path.to_owned(),
+            before: size,
+            after: total,
+        });
     }
-    Ok(FileInfo { path: path.to_owned(), file_name, size, mtime_ns, sha256: hex::encode(hasher.finalize()) })
+    Ok(FileInfo {
+        path: path.to_owned(),
+        file_name,
+        size,
+        mtime_ns,
+        sha256: hex::encode(hasher.finalize()),
+    })
 }
 
 #[cfg(test)]
@@ -125,7 +144,10 @@ mod tests {
         std::fs::write(&path, b"abc").unwrap();
         let counter = Arc::new(AtomicU64::new(0));
         let info = inspect(&path, counter.clone()).await.unwrap();
-        assert_eq!(info.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            info.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!((info.size, info.file_name.as_str()), (3, "abc.txt"));
         assert_eq!(counter.load(Ordering::Relaxed), 3);
     }

@@ -18,6 +18,10 @@ use crate::tls::TlsError;
 /// Error bodies are read up to this size.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// hyper queues body chunks until this many bytes wait to be written (default ~400 KiB):
+/// with one chunk queued per connection, memory per part in flight stays near two chunks.
+const MAX_WRITE_QUEUE: usize = 64 * 1024;
+
 /// What to do about a failed `PUT`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {
@@ -84,7 +88,9 @@ impl HttpError {
     pub fn failure(&self) -> Failure {
         match self {
             HttpError::Network { .. } | HttpError::Stalled { .. } => Failure::Retry,
-            HttpError::Status { status, code, message, .. } => classify_status(*status, code, message),
+            HttpError::Status {
+                status, code, message, ..
+            } => classify_status(*status, code, message),
             HttpError::Invalid { .. } | HttpError::File { .. } => Failure::Permanent,
         }
     }
@@ -114,18 +120,19 @@ pub struct PutRange<'a> {
     pub offset: u64,
     /// Byte count.
     pub len: u64,
+    /// Abort when no byte moved for this long.
+    pub stall_timeout: Duration,
 }
 
 /// A reusable HTTP(S) client for uploads.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: HyperClient<HttpsConnector<HttpConnector>, FileBody>,
-    stall_timeout: Duration,
 }
 
 impl HttpClient {
     /// A client trusting the Mozilla roots plus `ca`.
-    pub fn new(ca: Option<&Path>, stall_timeout: Duration) -> Result<Self, TlsError> {
+    pub fn new(ca: Option<&Path>) -> Result<Self, TlsError> {
         let mut http = HttpConnector::new();
         http.enforce_http(false);
         http.set_nodelay(true);
@@ -135,51 +142,77 @@ impl HttpClient {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        let inner = HyperClient::builder(TokioExecutor::new()).pool_idle_timeout(Duration::from_secs(30)).build(https);
-        Ok(HttpClient { inner, stall_timeout })
+        let inner = HyperClient::builder(TokioExecutor::new())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .http1_max_buf_size(MAX_WRITE_QUEUE)
+            .build(https);
+        Ok(HttpClient { inner })
     }
 
-    /// Streams the range to the URL; returns the response's `ETag` (quotes kept).
+    /// Streams the range to the URL, counting bytes in `progress`; returns the response's
+    /// `ETag` (quotes kept).
     pub async fn put(&self, put: &PutRange<'_>, progress: &Arc<AtomicU64>) -> Result<Option<String>, HttpError> {
-        let uri: http::Uri = put.url.parse().map_err(|e| HttpError::Invalid { host: "?".into(), message: format!("URL: {e}") })?;
+        let uri: http::Uri = put.url.parse().map_err(|e| HttpError::Invalid {
+            host: "?".into(),
+            message: format!("URL: {e}"),
+        })?;
         let host = uri.authority().map(|a| a.to_string()).unwrap_or_default();
         let mut builder = http::Request::put(uri);
         for (name, value) in put.headers {
             builder = builder.header(name.as_str(), value.as_str());
         }
         let local = Arc::new(AtomicU64::new(0));
-        let body = FileBody::open(put.path, put.offset, put.len, local.clone())
+        let body = FileBody::open(put.path, put.offset, put.len, [progress.clone(), local.clone()])
             .await
-            .map_err(|source| HttpError::File { path: put.path.to_owned(), source })?;
-        let request = builder.body(body).map_err(|e| HttpError::Invalid { host: host.clone(), message: e.to_string() })?;
+            .map_err(|source| HttpError::File {
+                path: put.path.to_owned(),
+                source,
+            })?;
+        let request = builder.body(body).map_err(|e| HttpError::Invalid {
+            host: host.clone(),
+            message: e.to_string(),
+        })?;
         let sent = tokio::select! {
             r = self.send(request, &host) => r,
-            () = stall_watch(&local, self.stall_timeout) => Err(HttpError::Stalled { host: host.clone(), after: self.stall_timeout }),
+            () = stall_watch(&local, put.stall_timeout) => Err(HttpError::Stalled { host: host.clone(), after: put.stall_timeout }),
         };
-        let moved = local.load(Ordering::Relaxed);
-        match sent {
-            Ok(etag) => {
-                progress.fetch_add(moved, Ordering::Relaxed);
-                Ok(etag)
-            }
-            Err(e) => Err(e),
+        if sent.is_err() {
+            // The bytes will be sent again: take them off the progress display.
+            progress.fetch_sub(local.load(Ordering::Relaxed), Ordering::Relaxed);
         }
+        sent
     }
 
     async fn send(&self, request: http::Request<FileBody>, host: &str) -> Result<Option<String>, HttpError> {
-        let response = self.inner.request(request).await.map_err(|e| HttpError::Network { host: host.to_owned(), message: chain(&e) })?;
+        let response = self.inner.request(request).await.map_err(|e| HttpError::Network {
+            host: host.to_owned(),
+            message: chain(&e),
+        })?;
         let status = response.status();
-        let etag = response.headers().get(http::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let etag = response
+            .headers()
+            .get(http::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         if status.is_success() {
             // Drain the (empty) body so the connection returns to the pool.
             let _ = response.into_body().collect().await;
             return Ok(etag);
         }
-        let body = http_body_util::Limited::new(response.into_body(), MAX_ERROR_BODY).collect().await;
-        let text = body.map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned()).unwrap_or_default();
+        let body = http_body_util::Limited::new(response.into_body(), MAX_ERROR_BODY)
+            .collect()
+            .await;
+        let text = body
+            .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+            .unwrap_or_default();
         let code = xml_field(&text, "Code").unwrap_or_default();
         let message = xml_field(&text, "Message").unwrap_or_else(|| text.chars().take(300).collect());
-        Err(HttpError::Status { host: host.to_owned(), status: status.as_u16(), code, message })
+        Err(HttpError::Status {
+            host: host.to_owned(),
+            status: status.as_u16(),
+            code,
+            message,
+        })
     }
 }
 
@@ -224,10 +257,19 @@ mod tests {
 
     #[test]
     fn expired_urls_ask_for_a_fresh_one_and_5xx_retries() {
-        assert_eq!(classify_status(403, "AccessDenied", "Request has expired"), Failure::Expired);
-        assert_eq!(classify_status(400, "ExpiredToken", "The provided token has expired."), Failure::Expired);
+        assert_eq!(
+            classify_status(403, "AccessDenied", "Request has expired"),
+            Failure::Expired
+        );
+        assert_eq!(
+            classify_status(400, "ExpiredToken", "The provided token has expired."),
+            Failure::Expired
+        );
         assert_eq!(classify_status(403, "SignatureDoesNotMatch", "bad"), Failure::Permanent);
-        assert_eq!(classify_status(400, "BadDigest", "checksum_sha256 mismatch"), Failure::Permanent);
+        assert_eq!(
+            classify_status(400, "BadDigest", "checksum_sha256 mismatch"),
+            Failure::Permanent
+        );
         assert_eq!(classify_status(503, "SlowDown", "reduce"), Failure::Retry);
         assert_eq!(classify_status(429, "", ""), Failure::Retry);
     }

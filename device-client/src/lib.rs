@@ -57,6 +57,8 @@ mod multipart;
 #[cfg(feature = "client")]
 pub mod options;
 #[cfg(feature = "client")]
+mod parts;
+#[cfg(feature = "client")]
 pub mod progress;
 #[cfg(feature = "client")]
 pub mod results;

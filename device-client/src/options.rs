@@ -42,7 +42,10 @@ pub struct BrokerUrl {
 impl BrokerUrl {
     /// Parses `mqtt://host[:port]` or `mqtts://host[:port]` (`[v6]:port` for IPv6).
     pub fn parse(url: &str) -> Result<Self, OptionError> {
-        let err = |reason| OptionError::MqttUrl { url: url.to_owned(), reason };
+        let err = |reason| OptionError::MqttUrl {
+            url: url.to_owned(),
+            reason,
+        };
         let (tls, rest) = if let Some(rest) = url.strip_prefix("mqtts://") {
             (true, rest)
         } else if let Some(rest) = url.strip_prefix("mqtt://") {
@@ -59,7 +62,11 @@ impl BrokerUrl {
         if host.is_empty() {
             return Err(err("the host is empty"));
         }
-        Ok(BrokerUrl { tls, host: host.to_owned(), port: port.unwrap_or(default_port) })
+        Ok(BrokerUrl {
+            tls,
+            host: host.to_owned(),
+            port: port.unwrap_or(default_port),
+        })
     }
 }
 
@@ -82,11 +89,19 @@ fn split_host_port(s: &str) -> Option<(&str, Option<u16>)> {
 /// Checks a device name: it is the MQTT client id, a topic segment and (with TLS) the
 /// certificate CN, so 1-128 characters of `A-Z a-z 0-9 _ - . :`.
 pub fn validate_device(device: &str) -> Result<(), OptionError> {
-    let err = |reason| Err(OptionError::Device { device: device.to_owned(), reason });
+    let err = |reason| {
+        Err(OptionError::Device {
+            device: device.to_owned(),
+            reason,
+        })
+    };
     if device.is_empty() || device.len() > 128 {
         return err("must be 1-128 characters");
     }
-    if !device.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':')) {
+    if !device
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.' | b':'))
+    {
         return err("only A-Z a-z 0-9 _ - . : are allowed (it is a topic segment)");
     }
     Ok(())
@@ -112,9 +127,14 @@ pub struct ConnectOptions {
 impl ConnectOptions {
     /// Options for `device` at `mqtt_url`, without client certificate.
     pub fn new(mqtt_url: &str, device: &str) -> Result<Self, OptionError> {
+        Self::for_broker(BrokerUrl::parse(mqtt_url)?, device)
+    }
+
+    /// Options for `device` at an already parsed broker URL.
+    pub fn for_broker(broker: BrokerUrl, device: &str) -> Result<Self, OptionError> {
         validate_device(device)?;
         Ok(ConnectOptions {
-            broker: BrokerUrl::parse(mqtt_url)?,
+            broker,
             device: device.to_owned(),
             tls: TlsFiles::default(),
             alpn: None,
@@ -163,6 +183,10 @@ pub struct UploadOptions {
     pub stall_timeout: Duration,
     /// Progress display.
     pub progress: ProgressMode,
+    /// Keep the state file (marked completed) after success instead of deleting it, so a
+    /// crash before the caller's own bookkeeping (the spool's move to done/) does not
+    /// upload the file again: a later upload of the unchanged file returns at once.
+    pub keep_completed_state: bool,
 }
 
 impl UploadOptions {
@@ -179,6 +203,7 @@ impl UploadOptions {
             max_refreshes: 20,
             stall_timeout: Duration::from_secs(60),
             progress: ProgressMode::Auto,
+            keep_completed_state: false,
         }
     }
 }
@@ -193,13 +218,28 @@ mod tests {
         assert_eq!((plain.tls, plain.host.as_str(), plain.port), (false, "localhost", 1883));
         let tls = BrokerUrl::parse("mqtts://a1b2.iot.eu-west-1.amazonaws.com:443").unwrap();
         assert_eq!((tls.tls, tls.port), (true, 443));
-        assert_eq!(BrokerUrl::parse("mqtts://[::1]").unwrap(), BrokerUrl { tls: true, host: "::1".into(), port: 8883 });
+        assert_eq!(
+            BrokerUrl::parse("mqtts://[::1]").unwrap(),
+            BrokerUrl {
+                tls: true,
+                host: "::1".into(),
+                port: 8883
+            }
+        );
         assert_eq!(BrokerUrl::parse("mqtt://127.0.0.1:1884/").unwrap().port, 1884);
     }
 
     #[test]
     fn bad_broker_urls_name_the_value() {
-        for bad in ["tcp://h:1", "mqtt://", "mqtt://h:0", "mqtt://h:99999", "mqtt://h:1/x", "h:1883", "mqtt://u@h"] {
+        for bad in [
+            "tcp://h:1",
+            "mqtt://",
+            "mqtt://h:0",
+            "mqtt://h:99999",
+            "mqtt://h:1/x",
+            "h:1883",
+            "mqtt://u@h",
+        ] {
             let err = BrokerUrl::parse(bad).unwrap_err();
             assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
         }

@@ -31,7 +31,9 @@ impl std::str::FromStr for ProgressMode {
             "bar" => Ok(ProgressMode::Bar),
             "log" => Ok(ProgressMode::Log),
             "off" => Ok(ProgressMode::Off),
-            other => Err(format!("invalid progress mode {other:?}: expected auto, bar, log or off")),
+            other => Err(format!(
+                "invalid progress mode {other:?}: expected auto, bar, log or off"
+            )),
         }
     }
 }
@@ -55,11 +57,16 @@ impl Progress {
         let (bar, ticker) = if mode == ProgressMode::Off {
             (None, None)
         } else if bar_wanted {
-            let bar = ProgressBar::new(total).with_style(bar_style()).with_message(label.to_owned());
+            let bar = ProgressBar::new(total)
+                .with_style(bar_style())
+                .with_message(label.to_owned());
             let task = tokio::spawn(tick_bar(bar.clone(), counter.clone()));
             (Some(bar), Some(task))
         } else {
-            (None, Some(tokio::spawn(tick_log(label.to_owned(), total, counter.clone()))))
+            (
+                None,
+                Some(tokio::spawn(tick_log(label.to_owned(), total, counter.clone()))),
+            )
         };
         Progress { counter, ticker, bar }
     }

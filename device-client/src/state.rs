@@ -45,9 +45,13 @@ pub struct UploadState {
     /// Parts S3 accepted: part number -> ETag.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub parts: BTreeMap<u32, String>,
-    /// The object is stored (set just before the spool folder moves the file to done/).
+    /// The object is stored (kept only when the caller asked to keep completed state, as
+    /// the spool folder does until the file is in done/).
     #[serde(default)]
     pub completed: bool,
+    /// The stored object's ETag, once completed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
 }
 
 impl UploadState {
@@ -65,6 +69,7 @@ impl UploadState {
             part_size: None,
             parts: BTreeMap::new(),
             completed: false,
+            etag: None,
         }
     }
 
@@ -76,6 +81,13 @@ impl UploadState {
     /// Forgets the multipart upload (after the cloud refused to resume it).
     pub fn forget_upload(&mut self) {
         self.key = None;
+        self.upload_id = None;
+        self.part_size = None;
+        self.parts.clear();
+    }
+
+    /// Forgets a multipart upload id when the cloud chose a single `PUT` (keeps the key).
+    pub fn forget_upload_id_only(&mut self) {
         self.upload_id = None;
         self.part_size = None;
         self.parts.clear();
@@ -159,7 +171,10 @@ impl StateStore {
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
         let path = self.file_for(&state.path);
         let tmp = path.with_extension("json.tmp");
-        let json = serde_json::to_vec_pretty(state).map_err(|e| StateError::Io { path: path.clone(), source: e.into() })?;
+        let json = serde_json::to_vec_pretty(state).map_err(|e| StateError::Io {
+            path: path.clone(),
+            source: e.into(),
+        })?;
         let mut file = std::fs::File::create(&tmp).map_err(io(&tmp))?;
         file.write_all(&json).and_then(|()| file.sync_all()).map_err(io(&tmp))?;
         std::fs::rename(&tmp, &path).map_err(io(&path))
@@ -213,7 +228,10 @@ mod tests {
         let state = UploadState::new(&info(), "/data/heart.wav".into(), "r1".into());
         assert!(state.matches(&info()));
         assert!(!state.matches(&FileInfo { mtime_ns: 8, ..info() }));
-        assert!(!state.matches(&FileInfo { sha256: "cd".repeat(32), ..info() }));
+        assert!(!state.matches(&FileInfo {
+            sha256: "cd".repeat(32),
+            ..info()
+        }));
     }
 
     #[test]

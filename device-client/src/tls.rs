@@ -47,7 +47,11 @@ pub enum TlsError {
 }
 
 fn certs(path: &Path, what: &'static str) -> Result<Vec<CertificateDer<'static>>, TlsError> {
-    let pem = |message: String| TlsError::Pem { what, path: path.to_owned(), message };
+    let pem = |message: String| TlsError::Pem {
+        what,
+        path: path.to_owned(),
+        message,
+    };
     let certs = CertificateDer::pem_file_iter(path)
         .map_err(|e| pem(e.to_string()))?
         .collect::<Result<Vec<_>, _>>()
@@ -65,7 +69,11 @@ fn roots(ca: Option<&Path>, with_builtin: bool) -> Result<RootCertStore, TlsErro
     }
     if let Some(ca) = ca {
         for cert in certs(ca, "CA certificate")? {
-            store.add(cert).map_err(|e| TlsError::Pem { what: "CA certificate", path: ca.to_owned(), message: e.to_string() })?;
+            store.add(cert).map_err(|e| TlsError::Pem {
+                what: "CA certificate",
+                path: ca.to_owned(),
+                message: e.to_string(),
+            })?;
         }
     }
     Ok(store)
@@ -113,14 +121,20 @@ mod tests {
 
     #[test]
     fn a_certificate_without_a_key_is_refused() {
-        let files = TlsFiles { cert: Some("c.pem".into()), ..TlsFiles::default() };
+        let files = TlsFiles {
+            cert: Some("c.pem".into()),
+            ..TlsFiles::default()
+        };
         let err = mqtt_config(&files, None).unwrap_err();
         assert_eq!(err.to_string(), "--cert and --key go together (got only --cert)");
     }
 
     #[test]
     fn a_missing_ca_file_is_named_in_the_error() {
-        let files = TlsFiles { ca: Some("/nonexistent/ca.pem".into()), ..TlsFiles::default() };
+        let files = TlsFiles {
+            ca: Some("/nonexistent/ca.pem".into()),
+            ..TlsFiles::default()
+        };
         let err = mqtt_config(&files, None).unwrap_err();
         assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
     }

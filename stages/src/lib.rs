@@ -15,6 +15,8 @@
 
 pub mod checksum;
 pub mod cli;
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod heart_sound;
 pub mod mdf;
 pub mod plate;

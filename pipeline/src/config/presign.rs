@@ -69,25 +69,40 @@ impl PresignConfig {
             return Err(invalid("presign.max_size", "must be above zero"));
         }
         if self.expiry.is_zero() || self.expiry > self.max_expiry {
-            return Err(invalid("presign.expiry", "must be above zero and at most presign.max_expiry"));
+            return Err(invalid(
+                "presign.expiry",
+                "must be above zero and at most presign.max_expiry",
+            ));
         }
         if self.max_expiry > MAX_PRESIGN_EXPIRY {
-            return Err(invalid("presign.max_expiry", "SigV4 presigned URLs live at most 7 days (168h)"));
+            return Err(invalid(
+                "presign.max_expiry",
+                "SigV4 presigned URLs live at most 7 days (168h)",
+            ));
         }
         if self.min_bandwidth.bytes() == 0 {
             return Err(invalid("presign.min_bandwidth", "must be above zero"));
         }
         if self.part_size.bytes() < MIN_PART_SIZE {
-            return Err(invalid("presign.part_size", format!("{} is below S3's minimum of 5 MiB", self.part_size)));
+            return Err(invalid(
+                "presign.part_size",
+                format!("{} is below S3's minimum of 5 MiB", self.part_size),
+            ));
         }
         if self.multipart_threshold.bytes() < self.part_size.bytes() {
-            return Err(invalid("presign.multipart_threshold", "must be at least presign.part_size"));
+            return Err(invalid(
+                "presign.multipart_threshold",
+                "must be at least presign.part_size",
+            ));
         }
         if self.max_size.bytes() > 5 * (1u64 << 40) {
             return Err(invalid("presign.max_size", "S3 objects are at most 5 TiB"));
         }
         if self.rate_limit == 0 || self.rate_window.is_zero() {
-            return Err(invalid("presign.rate_limit", "rate_limit and rate_window must be above zero"));
+            return Err(invalid(
+                "presign.rate_limit",
+                "rate_limit and rate_window must be above zero",
+            ));
         }
         Ok(())
     }

@@ -8,4 +8,6 @@
 //!     --> Pipeline::process --> results/ + result event --MQTT--> device
 //! ```
 
+pub mod bus;
+pub mod dlq;
 pub mod s3;

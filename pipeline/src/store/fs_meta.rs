@@ -42,7 +42,9 @@ pub fn meta_path(root: &Path, bucket: &str, key: &str) -> PathBuf {
 /// Reads an object's metadata if present and still describing a file of `size` bytes.
 pub async fn read(root: &Path, bucket: &str, key: &str, size: u64) -> Option<FsObjectMeta> {
     let bytes = tokio::fs::read(meta_path(root, bucket, key)).await.ok()?;
-    serde_json::from_slice::<FsObjectMeta>(&bytes).ok().filter(|m| m.size == size)
+    serde_json::from_slice::<FsObjectMeta>(&bytes)
+        .ok()
+        .filter(|m| m.size == size)
 }
 
 /// Writes an object's metadata (atomically: temp file, then rename).
@@ -51,7 +53,10 @@ pub async fn write(root: &Path, bucket: &str, key: &str, meta: &FsObjectMeta) ->
     let dir = path.parent().unwrap_or(root).to_owned();
     tokio::fs::create_dir_all(&dir).await?;
     let body = serde_json::to_vec(meta).map_err(std::io::Error::other)?;
-    let temp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(&dir)?.into_temp_path();
+    let temp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .tempfile_in(&dir)?
+        .into_temp_path();
     tokio::fs::write(&temp, body).await?;
     temp.persist(&path).map_err(|e| e.error)?;
     Ok(())

@@ -366,12 +366,21 @@ impl Presigner {
         self.check_own_key(device, &c.key, None)
             .map_err(|r| rejection(RejectReason::BadCompletion, r.message))?;
         let bucket = &self.config.storage.bucket;
-        let stored = multipart::list_parts(&self.client, bucket, &c.key, &c.upload_id)
-            .await
-            .map_err(|r| match r.reason {
-                RejectReason::InvalidResume => rejection(RejectReason::BadCompletion, r.message),
-                _ => r,
-            })?;
+        let stored = match multipart::list_parts(&self.client, bucket, &c.key, &c.upload_id).await {
+            Ok(stored) => stored,
+            Err(r) if r.reason == RejectReason::InvalidResume => {
+                // A repeated `complete` (the first answer was lost): the object is there.
+                return match self.client.head_object().bucket(bucket).key(&c.key).send().await {
+                    Ok(head) if head.content_length() == Some(c.size as i64) => Ok(UploadResponse::Completed {
+                        request_id: c.request_id,
+                        key: c.key,
+                        etag: head.e_tag().unwrap_or("").trim_matches('"').to_owned(),
+                    }),
+                    _ => Err(rejection(RejectReason::BadCompletion, r.message)),
+                };
+            }
+            Err(r) => return Err(r),
+        };
         let max = self.config.presign.max_size.bytes();
         if let Err(why) = multipart::check_completion(&c.parts, &stored, c.size, max) {
             multipart::abort(&self.client, bucket, &c.key, &c.upload_id).await;

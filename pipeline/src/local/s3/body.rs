@@ -65,7 +65,12 @@ pub struct Received {
 /// Streams `body` into `dest` (a new file), computing the MD5 and the declared checksums.
 /// Fails if `expected_len` is given and differs. The caller verifies with [`verify`] and
 /// only then moves the file into place.
-pub async fn receive(body: StreamingBlob, dest: &Path, declared: &Declared, expected_len: Option<i64>) -> S3Result<Received> {
+pub async fn receive(
+    body: StreamingBlob,
+    dest: &Path,
+    declared: &Declared,
+    expected_len: Option<i64>,
+) -> S3Result<Received> {
     let mut file = tokio::fs::File::create(dest).await.map_err(internal)?;
     let mut md5 = Md5::new();
     let mut hasher = declared.hasher();
@@ -84,7 +89,10 @@ pub async fn receive(body: StreamingBlob, dest: &Path, declared: &Declared, expe
         && len >= 0
         && len as u64 != size
     {
-        return Err(s3_error!(IncompleteBody, "Content-Length {len} but {size} bytes received"));
+        return Err(s3_error!(
+            IncompleteBody,
+            "Content-Length {len} but {size} bytes received"
+        ));
     }
     Ok(Received {
         size,
@@ -98,7 +106,10 @@ pub fn verify(received: &Received, declared: &Declared) -> S3Result<()> {
     if let Some(md5) = &declared.content_md5 {
         let want = base64_decode(md5).ok_or_else(|| s3_error!(InvalidDigest, "Content-MD5 is not base64"))?;
         if want != received.md5 {
-            return Err(s3_error!(BadDigest, "The Content-MD5 you specified did not match what we received."));
+            return Err(s3_error!(
+                BadDigest,
+                "The Content-MD5 you specified did not match what we received."
+            ));
         }
     }
     let c = &received.checksum;

@@ -58,7 +58,10 @@ async fn load(s3: &FolderS3, upload_id: &str, bucket: &str, key: &str) -> S3Resu
     Ok((dir, upload))
 }
 
-pub async fn create(s3: &FolderS3, input: CreateMultipartUploadInput) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+pub async fn create(
+    s3: &FolderS3,
+    input: CreateMultipartUploadInput,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
     s3.require_bucket(&input.bucket).await?;
     s3.object_path(&input.bucket, &input.key)?;
     let upload_id = uuid_like();
@@ -71,7 +74,9 @@ pub async fn create(s3: &FolderS3, input: CreateMultipartUploadInput) -> S3Resul
         metadata: input.metadata.unwrap_or_default().into_iter().collect(),
     };
     let json = serde_json::to_vec(&upload).map_err(internal)?;
-    tokio::fs::write(dir.join("upload.json"), json).await.map_err(internal)?;
+    tokio::fs::write(dir.join("upload.json"), json)
+        .await
+        .map_err(internal)?;
     Ok(S3Response::new(CreateMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
@@ -103,7 +108,8 @@ pub async fn upload_part(
     declared.add_trailers(trailers.and_then(|t| t.take()).as_ref());
     verify(&received, &declared)?;
     let n = input.part_number;
-    temp.persist(dir.join(format!("part-{n:05}"))).map_err(|e| internal(e.error))?;
+    temp.persist(dir.join(format!("part-{n:05}")))
+        .map_err(|e| internal(e.error))?;
     let md5 = hex::encode(received.md5);
     let info = PartInfo {
         etag: md5.clone(),
@@ -111,7 +117,9 @@ pub async fn upload_part(
         md5: md5.clone(),
     };
     let json = serde_json::to_vec(&info).map_err(internal)?;
-    tokio::fs::write(dir.join(format!("part-{n:05}.json")), json).await.map_err(internal)?;
+    tokio::fs::write(dir.join(format!("part-{n:05}.json")), json)
+        .await
+        .map_err(internal)?;
     s3.stats.part_puts.fetch_add(1, Ordering::Relaxed);
     Ok(S3Response::new(UploadPartOutput {
         e_tag: Some(ETag::Strong(md5)),
@@ -179,15 +187,23 @@ pub async fn complete(
             return Err(s3_error!(InvalidPartOrder, "parts must be listed in ascending order"));
         }
         previous = n;
-        let info = stored.get(&n).ok_or_else(|| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
+        let info = stored
+            .get(&n)
+            .ok_or_else(|| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
         let given = part.e_tag.as_ref().map(|e| e.value().trim_matches('"').to_owned());
         if given.as_deref() != Some(info.etag.as_str()) {
             return Err(s3_error!(InvalidPart, "part {n}: ETag does not match the stored part"));
         }
         if i + 1 < requested.len() && info.size < MIN_PART {
-            return Err(s3_error!(EntityTooSmall, "part {n} is {} bytes, below 5 MiB", info.size));
+            return Err(s3_error!(
+                EntityTooSmall,
+                "part {n} is {} bytes, below 5 MiB",
+                info.size
+            ));
         }
-        let mut src = tokio::fs::File::open(dir.join(format!("part-{n:05}"))).await.map_err(internal)?;
+        let mut src = tokio::fs::File::open(dir.join(format!("part-{n:05}")))
+            .await
+            .map_err(internal)?;
         size += tokio::io::copy(&mut src, &mut out).await.map_err(internal)?;
         etag_md5.update(hex::decode(&info.md5).map_err(internal)?);
     }
@@ -204,9 +220,17 @@ pub async fn complete(
         size,
         ..Default::default()
     };
-    fs_meta::write(&s3.root, &input.bucket, &input.key, &meta).await.map_err(internal)?;
+    fs_meta::write(&s3.root, &input.bucket, &input.key, &meta)
+        .await
+        .map_err(internal)?;
     let _ = tokio::fs::remove_dir_all(&dir).await;
-    s3.notify(&input.bucket, &input.key, size, &etag, "ObjectCreated:CompleteMultipartUpload");
+    s3.notify(
+        &input.bucket,
+        &input.key,
+        size,
+        &etag,
+        "ObjectCreated:CompleteMultipartUpload",
+    );
     Ok(S3Response::new(CompleteMultipartUploadOutput {
         bucket: Some(input.bucket),
         key: Some(input.key),
@@ -215,7 +239,10 @@ pub async fn complete(
     }))
 }
 
-pub async fn abort(s3: &FolderS3, input: AbortMultipartUploadInput) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+pub async fn abort(
+    s3: &FolderS3,
+    input: AbortMultipartUploadInput,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
     let (dir, _) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
     tokio::fs::remove_dir_all(&dir).await.map_err(internal)?;
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))

@@ -57,7 +57,11 @@ pub async fn commit(temp: tempfile::TempPath, dest: &PathBuf) -> S3Result<()> {
         tokio::fs::create_dir_all(parent).await.map_err(internal)?;
     }
     if tokio::fs::metadata(dest).await.is_ok_and(|m| m.is_dir()) {
-        return Err(s3_error!(InvalidArgument, "a folder store cannot hold both {0} and {0}/...", dest.display()));
+        return Err(s3_error!(
+            InvalidArgument,
+            "a folder store cannot hold both {0} and {0}/...",
+            dest.display()
+        ));
     }
     temp.persist(dest).map_err(|e| internal(e.error))?;
     Ok(())
@@ -92,7 +96,9 @@ pub async fn put_object(
         metadata: input.metadata.unwrap_or_default().into_iter().collect(),
         size: received.size,
     };
-    fs_meta::write(&s3.root, &input.bucket, &input.key, &meta).await.map_err(internal)?;
+    fs_meta::write(&s3.root, &input.bucket, &input.key, &meta)
+        .await
+        .map_err(internal)?;
     s3.stats.puts.fetch_add(1, Ordering::Relaxed);
     s3.notify(&input.bucket, &input.key, received.size, &etag, "ObjectCreated:Put");
     Ok(S3Response::new(PutObjectOutput {
@@ -152,7 +158,11 @@ pub async fn get_object(s3: &FolderS3, input: GetObjectInput) -> S3Result<S3Resp
         None => (0, len, None),
         Some(range) => {
             let r = range.check(len)?;
-            (r.start, r.end - r.start, Some(format!("bytes {}-{}/{len}", r.start, r.end.saturating_sub(1))))
+            (
+                r.start,
+                r.end - r.start,
+                Some(format!("bytes {}-{}/{len}", r.start, r.end.saturating_sub(1))),
+            )
         }
     };
     file.seek(std::io::SeekFrom::Start(start)).await.map_err(internal)?;
@@ -165,7 +175,11 @@ pub async fn get_object(s3: &FolderS3, input: GetObjectInput) -> S3Result<S3Resp
         e_tag: Some(ETag::Strong(meta.etag)),
         last_modified: file_meta.modified().ok().map(Timestamp::from),
         metadata: Some(meta.metadata.into_iter().collect()),
-        checksum_sha256: if input.range.is_none() { meta.checksum_sha256 } else { None },
+        checksum_sha256: if input.range.is_none() {
+            meta.checksum_sha256
+        } else {
+            None
+        },
         ..Default::default()
     }))
 }
@@ -194,7 +208,11 @@ pub async fn list_objects_v2(s3: &FolderS3, input: ListObjectsV2Input) -> S3Resu
     let mut next = None;
     let mut token = after;
     'pages: loop {
-        let page = s3.store.list_page(&input.bucket, &prefix, token.clone()).await.map_err(internal)?;
+        let page = s3
+            .store
+            .list_page(&input.bucket, &prefix, token.clone())
+            .await
+            .map_err(internal)?;
         for object in &page.objects {
             if contents.len() + prefixes.len() >= max_keys {
                 next = token.clone();
@@ -210,7 +228,9 @@ pub async fn list_objects_v2(s3: &FolderS3, input: ListObjectsV2Input) -> S3Resu
                     key: Some(object.key.clone()),
                     size: Some(object.size as i64),
                     e_tag: object.etag.clone().map(ETag::Strong),
-                    last_modified: object.last_modified.map(|t| Timestamp::from(std::time::SystemTime::from(t))),
+                    last_modified: object
+                        .last_modified
+                        .map(|t| Timestamp::from(std::time::SystemTime::from(t))),
                     ..Default::default()
                 });
             }
@@ -220,10 +240,7 @@ pub async fn list_objects_v2(s3: &FolderS3, input: ListObjectsV2Input) -> S3Resu
             break;
         }
     }
-    let common_prefixes: Vec<CommonPrefix> = prefixes
-        .into_iter()
-        .map(|p| CommonPrefix { prefix: Some(p) })
-        .collect();
+    let common_prefixes: Vec<CommonPrefix> = prefixes.into_iter().map(|p| CommonPrefix { prefix: Some(p) }).collect();
     Ok(S3Response::new(ListObjectsV2Output {
         key_count: Some((contents.len() + common_prefixes.len()) as i32),
         max_keys: Some(max_keys as i32),

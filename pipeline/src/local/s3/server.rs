@@ -54,7 +54,10 @@ impl S3Server {
         let s3 = FolderS3::new(&options.root, &options.region, notifier);
         let stats = s3.stats();
         let mut builder = S3ServiceBuilder::new(s3);
-        builder.set_auth(SimpleAuth::from_single(options.access_key.clone(), options.secret_key.clone()));
+        builder.set_auth(SimpleAuth::from_single(
+            options.access_key.clone(),
+            options.secret_key.clone(),
+        ));
         let service = builder.build();
         let listener = TcpListener::bind(options.bind).await?;
         let addr = listener.local_addr()?;
@@ -69,7 +72,9 @@ impl S3Server {
                     }
                 };
                 let _ = socket.set_nodelay(true);
-                let conn = http.serve_connection(TokioIo::new(socket), service.clone()).into_owned();
+                let conn = http
+                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .into_owned();
                 tokio::spawn(async move {
                     if let Err(e) = conn.await {
                         tracing::debug!(error = %e, "S3 connection ended with an error.");

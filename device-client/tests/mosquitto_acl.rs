@@ -1,0 +1,357 @@
+//! Per-device topic authorization enforced by a real Mosquitto broker: TLS client
+//! certificates from `generate_dev_certs`, `require_certificate true`,
+//! `use_identity_as_username true`, and the ACL `pattern readwrite haul/%u/#` plus a cloud
+//! identity allowed `haul/#`.
+//!
+//! Needs `/usr/sbin/mosquitto` (Debian package `mosquitto`). Without it the test prints why
+//! and passes, unless `HAUL_REQUIRE_INTEROP=1`, where it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use haul_device::contract::{TopicKind, UploadRequest, UploadResponse, topic};
+use haul_device::mqtt::MqttSession;
+use haul_device::tls::{TlsFiles, mqtt_config};
+use haul_device::{ConnectOptions, generate_dev_certs};
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeReasonCode, TlsConfiguration, Transport};
+use tokio::sync::mpsc;
+
+const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+const CLOUD: &str = "haul-cloud";
+
+struct Broker(Child);
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_mosquitto(dir: &Path) -> (Broker, u16) {
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    (start_mosquitto_on(dir, port), port)
+}
+
+fn start_mosquitto_on(dir: &Path, port: u16) -> Broker {
+    let acl = format!("user {CLOUD}\ntopic readwrite haul/#\n\npattern readwrite haul/%u/#\n");
+    std::fs::write(dir.join("acl"), acl).unwrap();
+    let d = dir.display();
+    let conf = format!(
+        "per_listener_settings false\nallow_anonymous false\npersistence false\nuser root\nlog_dest stderr\n\
+         acl_file {d}/acl\nlistener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n\
+         require_certificate true\nuse_identity_as_username true\n"
+    );
+    std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
+    let log = std::fs::File::create(dir.join("mosquitto.log")).unwrap();
+    let child = Command::new(MOSQUITTO)
+        .arg("-c")
+        .arg(dir.join("mosquitto.conf"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut broker = Broker(child);
+    let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+        if let Ok(Some(status)) = broker.0.try_wait() {
+            panic!(
+                "mosquitto exited ({status}): {}",
+                std::fs::read_to_string(dir.join("mosquitto.log")).unwrap_or_default()
+            );
+        }
+        assert!(Instant::now() < deadline, "mosquitto does not listen on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    broker
+}
+
+/// A raw MQTT client with `name`'s certificate; publications arrive on the receiver,
+/// SUBACK return codes on the second.
+async fn raw_client(
+    dir: &Path,
+    name: &str,
+    port: u16,
+) -> (
+    AsyncClient,
+    mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    mpsc::UnboundedReceiver<Vec<SubscribeReasonCode>>,
+) {
+    let files = TlsFiles {
+        cert: Some(dir.join(format!("{name}.pem"))),
+        key: Some(dir.join(format!("{name}.key"))),
+        ca: Some(dir.join("ca.pem")),
+    };
+    let mut opts = MqttOptions::new(name, "localhost", port);
+    opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(
+        mqtt_config(&files, None).unwrap(),
+    ))));
+    let (client, mut eventloop) = AsyncClient::new(opts, 64);
+    let (msg_tx, msg_rx) = mpsc::unbounded_channel();
+    let (ack_tx, ack_rx) = mpsc::unbounded_channel();
+    let (up_tx, up_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        let mut up = Some(up_tx);
+        loop {
+            match eventloop.poll().await {
+                Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                    up.take().map(|tx| tx.send(()));
+                }
+                Ok(Event::Incoming(Packet::Publish(p))) => {
+                    let _ = msg_tx.send((p.topic.clone(), p.payload.to_vec()));
+                }
+                Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                    let _ = ack_tx.send(ack.return_codes.clone());
+                }
+                Ok(_) => {}
+                Err(_) => break, // the broker stopped at the end of the test
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(10), up_rx)
+        .await
+        .unwrap()
+        .unwrap();
+    (client, msg_rx, ack_rx)
+}
+
+fn request(id: &str) -> Vec<u8> {
+    let req = UploadRequest {
+        request_id: id.into(),
+        file_name: "f.wav".into(),
+        size: 1,
+        sha256: "00".repeat(32),
+        content_type: None,
+        resume: None,
+    };
+    serde_json::to_vec(&req).unwrap()
+}
+
+async fn next(rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>)>) -> (String, Vec<u8>) {
+    tokio::time::timeout(Duration::from_secs(10), rx.recv())
+        .await
+        .expect("no message within 10 s")
+        .unwrap()
+}
+
+fn mosquitto_available() -> bool {
+    if Path::new(MOSQUITTO).exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("HAUL_REQUIRE_INTEROP").is_none(),
+        "HAUL_REQUIRE_INTEROP is set but {MOSQUITTO} is missing (apt-get install mosquitto)"
+    );
+    eprintln!(
+        "skipped: {MOSQUITTO} is missing (apt-get install mosquitto); set HAUL_REQUIRE_INTEROP=1 to make this a failure"
+    );
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn device_a_can_neither_publish_as_device_b_nor_read_b_responses() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    generate_dev_certs(dir.path(), &["dev-a", "dev-b", CLOUD], &["localhost", "127.0.0.1"]).unwrap();
+    let (_broker, port) = start_mosquitto(dir.path());
+
+    let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
+    cloud
+        .subscribe("haul/+/upload/request", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    assert_eq!(
+        cloud_acks.recv().await.unwrap(),
+        [SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
+
+    // Device B through the library: TLS client certificate, subscribed before publishing.
+    let files = TlsFiles {
+        cert: Some(dir.path().join("dev-b.pem")),
+        key: Some(dir.path().join("dev-b.key")),
+        ca: Some(dir.path().join("ca.pem")),
+    };
+    let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-b")
+        .unwrap()
+        .with_tls(files);
+    let b = MqttSession::connect(&opts).await.unwrap();
+
+    // Device A (raw): tries B's topics, then its own as an ordering marker.
+    let (a, mut a_rx, mut a_acks) = raw_client(dir.path(), "dev-a", port).await;
+    for filter in [
+        "haul/dev-b/upload/response",
+        "haul/+/upload/response",
+        "haul/dev-a/upload/response",
+    ] {
+        a.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+        let codes = tokio::time::timeout(Duration::from_secs(10), a_acks.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        eprintln!("dev-a SUBSCRIBE {filter}: {codes:?}");
+    }
+    a.publish(
+        topic("dev-b", TopicKind::Request),
+        QoS::AtLeastOnce,
+        false,
+        request("spoofed-by-a"),
+    )
+    .await
+    .unwrap();
+    a.publish(
+        topic("dev-a", TopicKind::Request),
+        QoS::AtLeastOnce,
+        false,
+        request("a-own"),
+    )
+    .await
+    .unwrap();
+    let (t, payload) = next(&mut cloud_rx).await;
+    let seen: UploadRequest = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        (t.as_str(), seen.request_id.as_str()),
+        ("haul/dev-a/upload/request", "a-own"),
+        "A's publish as B reached the cloud"
+    );
+
+    // B's own request reaches the cloud under B's topic.
+    let mut waiter = b.responses("b-1");
+    let req: UploadRequest = serde_json::from_slice(&request("b-1")).unwrap();
+    b.publish(TopicKind::Request, &req, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let (t, _) = next(&mut cloud_rx).await;
+    assert_eq!(t, "haul/dev-b/upload/request");
+
+    // The cloud answers B, then A: B gets its answer, A only its own.
+    let answer = |id: &str| {
+        serde_json::to_vec(&UploadResponse::Completed {
+            request_id: id.into(),
+            key: "k".into(),
+            etag: "e".into(),
+        })
+        .unwrap()
+    };
+    cloud
+        .publish(
+            topic("dev-b", TopicKind::Response),
+            QoS::AtLeastOnce,
+            false,
+            answer("b-1"),
+        )
+        .await
+        .unwrap();
+    cloud
+        .publish(
+            topic("dev-a", TopicKind::Response),
+            QoS::AtLeastOnce,
+            false,
+            answer("a-own"),
+        )
+        .await
+        .unwrap();
+    let got = waiter.next(Duration::from_secs(10), "response").await.unwrap();
+    assert_eq!(got.request_id(), "b-1");
+    let (t, payload) = next(&mut a_rx).await;
+    assert_eq!(
+        t,
+        "haul/dev-a/upload/response",
+        "A received {}",
+        String::from_utf8_lossy(&payload)
+    );
+    assert!(a_rx.try_recv().is_err(), "A received more than its own response");
+    b.disconnect().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_without_a_certificate_is_refused() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    generate_dev_certs(dir.path(), &["dev-a"], &["localhost"]).unwrap();
+    let (_broker, port) = start_mosquitto(dir.path());
+    let files = TlsFiles {
+        ca: Some(dir.path().join("ca.pem")),
+        ..TlsFiles::default()
+    };
+    let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-a")
+        .unwrap()
+        .with_tls(files)
+        .with_connect_timeout(Duration::from_secs(10));
+    let err = MqttSession::connect(&opts)
+        .await
+        .err()
+        .expect("no certificate must be refused");
+    assert!(err.to_string().contains("cannot connect"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_reconnects_and_subscribes_again_after_the_broker_restarts() {
+    if !mosquitto_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    generate_dev_certs(dir.path(), &["dev-b", CLOUD], &["localhost"]).unwrap();
+    let (broker, port) = start_mosquitto(dir.path());
+    let files = TlsFiles {
+        cert: Some(dir.path().join("dev-b.pem")),
+        key: Some(dir.path().join("dev-b.key")),
+        ca: Some(dir.path().join("ca.pem")),
+    };
+    let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-b")
+        .unwrap()
+        .with_tls(files);
+    let b = MqttSession::connect(&opts).await.unwrap();
+    assert!(b.is_ready());
+    drop(broker); // the broker dies; its sessions and subscriptions are gone (persistence false)
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while b.is_ready() {
+        assert!(
+            Instant::now() < deadline,
+            "the session did not notice the broker's death"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _broker = start_mosquitto_on(dir.path(), port);
+    let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
+    cloud
+        .subscribe("haul/+/upload/request", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    cloud_acks.recv().await.unwrap();
+
+    let mut waiter = b.responses("after-restart");
+    let req: UploadRequest = serde_json::from_slice(&request("after-restart")).unwrap();
+    b.publish(TopicKind::Request, &req, Duration::from_secs(20))
+        .await
+        .unwrap();
+    let (t, _) = next(&mut cloud_rx).await;
+    assert_eq!(t, "haul/dev-b/upload/request");
+    let answer = UploadResponse::Completed {
+        request_id: "after-restart".into(),
+        key: "k".into(),
+        etag: "e".into(),
+    };
+    cloud
+        .publish(
+            topic("dev-b", TopicKind::Response),
+            QoS::AtLeastOnce,
+            false,
+            serde_json::to_vec(&answer).unwrap(),
+        )
+        .await
+        .unwrap();
+    let got = waiter
+        .next(Duration::from_secs(10), "response")
+        .await
+        .expect("the response topic must be subscribed again");
+    assert_eq!(got.request_id(), "after-restart");
+}

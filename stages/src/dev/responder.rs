@@ -1,0 +1,23 @@
+//! Answers device requests arriving over MQTT with the presign stage.
+
+use std::sync::Arc;
+
+use rumqttc::{AsyncClient, Publish, QoS};
+use tokio::sync::mpsc;
+
+use crate::presign::Presigner;
+
+/// Handles every request and completion until the connection's receiver closes.
+pub async fn run(presigner: Arc<Presigner>, client: AsyncClient, mut incoming: mpsc::UnboundedReceiver<Publish>) {
+    while let Some(publish) = incoming.recv().await {
+        let (presigner, client) = (presigner.clone(), client.clone());
+        tokio::spawn(async move {
+            let Some((topic, payload)) = presigner.handle(&publish.topic, &publish.payload).await else {
+                return;
+            };
+            if let Err(e) = client.publish(&topic, QoS::AtLeastOnce, false, payload).await {
+                tracing::error!(%topic, error = %e, "Response not published.");
+            }
+        });
+    }
+}
