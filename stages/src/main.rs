@@ -23,6 +23,11 @@ struct HaulCli {
 enum HaulCommand {
     #[command(flatten)]
     Core(cli::Command),
+    /// Run the local stack: S3 endpoint, MQTT broker, presign responder, queues, stages.
+    Dev(haul_stages::cli::dev::DevArgs),
+    /// Start the local stack on free ports, upload a generated file of each routed type
+    /// from a simulated device, print each result, exit 0 when all arrived.
+    Demo(haul_stages::cli::dev::DemoArgs),
     /// Measure a built-in stage against an annotated dataset.
     #[command(subcommand)]
     Eval(haul_stages::cli::eval::EvalCommand),
@@ -36,6 +41,8 @@ fn main() -> ExitCode {
         match args.command {
             HaulCommand::Core(cmd) => app.execute(&args.global, cmd).await,
             HaulCommand::Eval(cmd) => haul_stages::cli::eval::execute(cmd).await,
+            HaulCommand::Dev(a) => haul_stages::cli::dev::dev(&app, &args.global, a).await,
+            HaulCommand::Demo(a) => haul_stages::cli::dev::demo(&app, &args.global, a).await,
         }
     })
 }

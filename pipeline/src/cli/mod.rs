@@ -141,9 +141,10 @@ pub fn block_on(fut: impl std::future::Future<Output = Result<ExitCode, BoxError
 /// Logs to stderr: warnings by default, `-v` info, `-vv` debug; `RUST_LOG` overrides.
 /// `HAUL_LOG_FORMAT=json` switches to JSON lines (Lambda, containers).
 pub fn init_tracing(verbose: u8) {
+    // rumqttd reports every closed client connection as an error: quiet unless -vv.
     let default = match verbose {
-        0 => "warn",
-        1 => "info",
+        0 => "warn,rumqttd=off",
+        1 => "info,rumqttd=warn",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()

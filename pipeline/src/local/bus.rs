@@ -97,7 +97,9 @@ impl LocalBus {
         let router = self.shared.pipeline.router();
         let mut queued = 0;
         for route in router.candidates(&event.key, event.size) {
-            let Some(queue) = self.queues.get(&route.stage) else { continue };
+            let Some(queue) = self.queues.get(&route.stage) else {
+                continue;
+            };
             if !keep(&route.stage) {
                 continue;
             }
@@ -204,13 +206,24 @@ async fn deliver(shared: Arc<Shared>, stage: String, requeue: mpsc::UnboundedSen
         shared.finish();
         return;
     };
-    let max = shared.pipeline.stage(&stage).map_or(1, |s| s.settings.max_receive_count);
+    let max = shared
+        .pipeline
+        .stage(&stage)
+        .map_or(1, |s| s.settings.max_receive_count);
     let error = failed.message.unwrap_or_else(|| failed.status.label());
     if delivery.attempt >= max {
         let region = shared.pipeline.config().storage.region.clone();
-        match shared.dlq.put(&stage, &delivery.event, delivery.attempt, &error, &region).await {
-            Ok(path) => tracing::warn!(stage, key = %delivery.event.key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ."),
-            Err(e) => tracing::error!(stage, key = %delivery.event.key, error = %e, "Event could not be written to the DLQ."),
+        match shared
+            .dlq
+            .put(&stage, &delivery.event, delivery.attempt, &error, &region)
+            .await
+        {
+            Ok(path) => {
+                tracing::warn!(stage, key = %delivery.event.key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ.")
+            }
+            Err(e) => {
+                tracing::error!(stage, key = %delivery.event.key, error = %e, "Event could not be written to the DLQ.")
+            }
         }
         shared.finish();
         return;

@@ -49,7 +49,14 @@ impl Dlq {
     }
 
     /// Stores a dead letter.
-    pub async fn put(&self, stage: &str, event: &ObjectEvent, attempts: u32, last_error: &str, region: &str) -> std::io::Result<PathBuf> {
+    pub async fn put(
+        &self,
+        stage: &str,
+        event: &ObjectEvent,
+        attempts: u32,
+        last_error: &str,
+        region: &str,
+    ) -> std::io::Result<PathBuf> {
         let path = self.path(stage, &event.bucket, &event.key);
         if let Some(dir) = path.parent() {
             tokio::fs::create_dir_all(dir).await?;
@@ -78,7 +85,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let dlq = Dlq::new(dir.path());
         let event = ObjectEvent::synthesized("b", "incoming/d/x y.wav", Some(3), Some("e".into()));
-        let path = dlq.put("heart-sound", &event, 3, "decoder crashed", "us-east-1").await.unwrap();
+        let path = dlq
+            .put("heart-sound", &event, 3, "decoder crashed", "us-east-1")
+            .await
+            .unwrap();
         assert!(dlq.contains("heart-sound", "b", "incoming/d/x y.wav"));
         let parsed = crate::event::parse(&std::fs::read(path).unwrap()).unwrap();
         assert_eq!(parsed.events[0].key, "incoming/d/x y.wav");

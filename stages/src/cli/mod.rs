@@ -1,3 +1,5 @@
 //! Commands of the `haul` binary beyond the framework's shared ones.
 
+#[cfg(feature = "dev")]
+pub mod dev;
 pub mod eval;

@@ -77,7 +77,9 @@ impl EmbeddedBroker {
 
 fn free_port(bind: SocketAddr) -> Result<SocketAddr, BrokerError> {
     let listener = TcpListener::bind(bind).map_err(|source| BrokerError::Bind { addr: bind, source })?;
-    listener.local_addr().map_err(|source| BrokerError::Bind { addr: bind, source })
+    listener
+        .local_addr()
+        .map_err(|source| BrokerError::Bind { addr: bind, source })
 }
 
 fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {

@@ -5,6 +5,7 @@
 pub mod broker;
 pub mod demo;
 pub mod mqtt;
+pub mod payloads;
 pub mod responder;
 pub mod results;
 
@@ -114,9 +115,17 @@ impl DevStack {
         let cloud_tls = options.tls_dir.as_deref().map(cloud_tls_files);
         let (client, incoming) = mqtt::connect(&mqtt_url, CLOUD_CLIENT_ID, cloud_tls.as_ref())?;
         let store = Arc::new(FsStore::new(&options.data));
-        let sink = Arc::new(results::MqttResultSink::new(client.clone(), &config.storage.incoming_prefix));
+        let sink = Arc::new(results::MqttResultSink::new(
+            client.clone(),
+            &config.storage.incoming_prefix,
+        ));
         let pipeline = Arc::new(Pipeline::new((*config).clone(), registry, store)?.with_sink(sink));
-        let bus = Arc::new(LocalBus::start(pipeline, Dlq::new(&options.data), options.bus.clone(), listener));
+        let bus = Arc::new(LocalBus::start(
+            pipeline,
+            Dlq::new(&options.data),
+            options.bus.clone(),
+            listener,
+        ));
         let publisher = bus.clone();
         tokio::spawn(async move {
             while let Some(notification) = notify_rx.recv().await {
@@ -125,9 +134,16 @@ impl DevStack {
                 }
             }
         });
-        let presigner = Arc::new(Presigner::for_endpoint(config.clone(), &s3.url, &options.access_key, &options.secret_key));
+        let presigner = Arc::new(Presigner::for_endpoint(
+            config.clone(),
+            &s3.url,
+            &options.access_key,
+            &options.secret_key,
+        ));
         tokio::spawn(responder::run(presigner, client, incoming));
-        let recovered = bus.recover(&config.storage.bucket, &config.storage.incoming_prefix).await?;
+        let recovered = bus
+            .recover(&config.storage.bucket, &config.storage.incoming_prefix)
+            .await?;
         if recovered > 0 {
             tracing::info!(recovered, "Uploads without results queued again.");
         }
@@ -159,7 +175,12 @@ fn start_broker(options: &DevOptions) -> Result<(Option<EmbeddedBroker>, String)
     if let Some(t) = &tls {
         for f in [&t.ca, &t.cert, &t.key] {
             if !f.is_file() {
-                return Err(format!("{} is missing: run `haul dev certs --out {}` first", f.display(), t.ca.parent().unwrap_or(Path::new(".")).display()).into());
+                return Err(format!(
+                    "{} is missing: run `haul dev certs --out {}` first",
+                    f.display(),
+                    t.ca.parent().unwrap_or(Path::new(".")).display()
+                )
+                .into());
             }
         }
     }

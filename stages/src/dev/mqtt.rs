@@ -24,7 +24,9 @@ pub fn connect(
     if broker.tls {
         let files = tls.ok_or_else(|| format!("{url} uses TLS: give --cert, --key and --ca"))?;
         let config = haul_device::tls::mqtt_config(files, None).map_err(|e| e.to_string())?;
-        options.set_transport(Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(std::sync::Arc::new(config))));
+        options.set_transport(Transport::tls_with_config(rumqttc::TlsConfiguration::Rustls(
+            std::sync::Arc::new(config),
+        )));
     }
     let (client, eventloop) = AsyncClient::new(options, 1024);
     let (tx, rx) = mpsc::unbounded_channel();

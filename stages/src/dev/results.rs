@@ -22,7 +22,9 @@ pub fn device_of<'a>(incoming_prefix: &str, key: &'a str) -> Option<(&'a str, &'
 /// The device's view of a result.
 pub fn upload_result(record: &ResultRecord, result_key: &str, request_id: &str) -> UploadResult {
     let (output, truncated) = match &record.output {
-        Some(o) if serde_json::to_vec(o).map_or(usize::MAX, |v| v.len()) <= MAX_OUTPUT_BYTES => (Some(o.clone()), false),
+        Some(o) if serde_json::to_vec(o).map_or(usize::MAX, |v| v.len()) <= MAX_OUTPUT_BYTES => {
+            (Some(o.clone()), false)
+        }
         Some(_) => (None, true),
         None => (None, false),
     };
@@ -65,7 +67,9 @@ impl ResultSink for MqttResultSink {
             return; // not a device upload (backfill, manual copy)
         };
         let message = upload_result(record, result_key, request_id);
-        let Ok(payload) = serde_json::to_vec(&message) else { return };
+        let Ok(payload) = serde_json::to_vec(&message) else {
+            return;
+        };
         let topic = topic(device, TopicKind::Result);
         if let Err(e) = self.client.publish(&topic, QoS::AtLeastOnce, false, payload).await {
             tracing::warn!(%topic, error = %e, "Result not published to the device.");
