@@ -106,7 +106,7 @@ pub fn sensor_records(count: u32) -> Vec<u8> {
     for i in 0..count {
         let mut rec = Vec::with_capacity(12);
         rec.extend_from_slice(&(i * 1000).to_le_bytes());
-        rec.extend_from_slice(&((2150 + (i % 40) as i16 * 5) as i16).to_le_bytes());
+        rec.extend_from_slice(&(2150 + (i % 40) as i16 * 5).to_le_bytes());
         rec.extend_from_slice(&((4500 + (i % 20) * 10) as u16).to_le_bytes());
         rec.extend_from_slice(&(1013.25f32 - (i % 10) as f32 * 0.1).to_le_bytes());
         let crc = crc32fast::hash(&rec);
