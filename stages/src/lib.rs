@@ -15,6 +15,7 @@
 
 pub mod checksum;
 pub mod cli;
+pub mod deploy;
 #[cfg(feature = "dev")]
 pub mod dev;
 pub mod heart_sound;

@@ -28,6 +28,9 @@ enum HaulCommand {
     /// Start the local stack on free ports, upload a generated file of each routed type
     /// from a simulated device, print each result, exit 0 when all arrived.
     Demo(haul_stages::cli::dev::DemoArgs),
+    /// Deploy to AWS (the SAM template) or to an AWS emulator.
+    #[command(subcommand)]
+    Deploy(haul_stages::cli::deploy::DeployCommand),
     /// Measure a built-in stage against an annotated dataset.
     #[command(subcommand)]
     Eval(haul_stages::cli::eval::EvalCommand),
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         match args.command {
             HaulCommand::Core(cmd) => app.execute(&args.global, cmd).await,
             HaulCommand::Eval(cmd) => haul_stages::cli::eval::execute(cmd).await,
+            HaulCommand::Deploy(cmd) => haul_stages::cli::deploy::execute(&app, &args.global, cmd).await,
             HaulCommand::Dev(a) => haul_stages::cli::dev::dev(&app, &args.global, a).await,
             HaulCommand::Demo(a) => haul_stages::cli::dev::demo(&app, &args.global, a).await,
         }

@@ -1,6 +1,7 @@
 //! Helpers for haul's end-to-end scenarios: real servers on free loopback ports, and
 //! stages with scripted behaviour.
 
+pub mod ministack;
 pub mod s3_endpoint;
 pub mod scripted;
 pub mod stack;

@@ -2,4 +2,5 @@
 
 #[cfg(feature = "dev")]
 pub mod dev;
+pub mod deploy;
 pub mod eval;
