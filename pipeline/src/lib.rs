@@ -93,6 +93,7 @@ pub mod result;
 pub mod router;
 mod stage;
 pub mod store;
+pub mod worker;
 
 pub use blocking::blocking;
 pub use context::Context;

@@ -18,7 +18,9 @@ pub mod cli;
 pub mod deploy;
 #[cfg(feature = "dev")]
 pub mod dev;
+pub mod device_result;
 pub mod heart_sound;
+pub mod lambda;
 pub mod mdf;
 pub mod plate;
 pub mod presign;

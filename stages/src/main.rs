@@ -39,7 +39,9 @@ enum HaulCommand {
 fn main() -> ExitCode {
     let args = HaulCli::parse();
     cli::init_tracing(args.global.verbose);
-    let app = App::new(haul_stages::registry()).default_config(haul_stages::DEFAULT_CONFIG);
+    let app = App::new(haul_stages::registry())
+        .default_config(haul_stages::DEFAULT_CONFIG)
+        .result_sinks(Box::new(haul_stages::lambda::device_sinks));
     cli::block_on(async move {
         match args.command {
             HaulCommand::Core(cmd) => app.execute(&args.global, cmd).await,

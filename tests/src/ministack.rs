@@ -39,11 +39,17 @@ impl MiniStack {
         let probe = Command::new(python()).args(["-c", "import ministack"]).output();
         if !probe.as_ref().is_ok_and(|o| o.status.success()) {
             let why = "MiniStack is not installed (pip install ministack==1.5.33)";
-            assert!(std::env::var_os("HAUL_REQUIRE_INTEROP").is_none(), "HAUL_REQUIRE_INTEROP is set but {why}");
+            assert!(
+                std::env::var_os("HAUL_REQUIRE_INTEROP").is_none(),
+                "HAUL_REQUIRE_INTEROP is set but {why}"
+            );
             eprintln!("skipping: {why}; set HAUL_REQUIRE_INTEROP=1 to make this a failure");
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
         let dir = tempfile::tempdir().expect("temp dir");
         let child = Command::new(python())
             .args(["-m", "ministack"])
@@ -82,7 +88,13 @@ impl MiniStack {
         aws_config::defaults(aws_config::BehaviorVersion::latest())
             .endpoint_url(&self.url)
             .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "ministack"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                ACCESS_KEY,
+                SECRET_KEY,
+                None,
+                None,
+                "ministack",
+            ))
             .load()
             .await
     }

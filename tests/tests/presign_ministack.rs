@@ -16,7 +16,12 @@ async fn put(url: &str, headers: &[(String, String)], body: Vec<u8>) -> u16 {
     for (k, v) in headers.iter().filter(|(k, _)| k != "content-length") {
         req = req.header(k, v);
     }
-    req.body(body).send().await.expect("MiniStack answers").status().as_u16()
+    req.body(body)
+        .send()
+        .await
+        .expect("MiniStack answers")
+        .status()
+        .as_u16()
 }
 
 #[tokio::test]
@@ -24,7 +29,12 @@ async fn ministack_enforces_the_presigned_url_the_same_way() {
     let Some(ms) = MiniStack::start() else { return };
     let sdk = ms.sdk_config().await;
     let s3 = haul_pipeline::store::S3Store::from_config(&sdk);
-    s3.client().create_bucket().bucket("haul-data").send().await.expect("bucket");
+    s3.client()
+        .create_bucket()
+        .bucket("haul-data")
+        .send()
+        .await
+        .expect("bucket");
     let config = Arc::new(HaulConfig::from_toml(CONFIG, "t").unwrap());
     let presigner = Presigner::for_endpoint(config, &ms.url, ACCESS_KEY, SECRET_KEY);
     let body = b"the real payload".to_vec();
@@ -45,9 +55,21 @@ async fn ministack_enforces_the_presigned_url_the_same_way() {
         panic!("not accepted")
     };
     let headers: Vec<(String, String)> = headers.into_iter().collect();
-    assert_eq!(put(&url, &headers, b"a forged payload".to_vec()).await, 400, "same length, other body");
-    assert_eq!(put(&url, &headers, b"the real payload, longer".to_vec()).await, 403, "longer body");
-    assert_eq!(put(&url.replace("/dev-a/", "/dev-b/"), &headers, body.clone()).await, 403, "another key");
+    assert_eq!(
+        put(&url, &headers, b"a forged payload".to_vec()).await,
+        400,
+        "same length, other body"
+    );
+    assert_eq!(
+        put(&url, &headers, b"the real payload, longer".to_vec()).await,
+        403,
+        "longer body"
+    );
+    assert_eq!(
+        put(&url.replace("/dev-a/", "/dev-b/"), &headers, body.clone()).await,
+        403,
+        "another key"
+    );
     let i = url.find("X-Amz-Signature=").unwrap() + 16;
     let mut tampered = url.clone();
     tampered.replace_range(i..=i, if &url[i..=i] == "0" { "1" } else { "0" });
@@ -66,8 +88,24 @@ async fn ministack_enforces_the_presigned_url_the_same_way() {
         .await
         .unwrap();
     assert_eq!(put(&expired, &[], body.clone()).await, 403, "expired");
-    assert!(s3.client().head_object().bucket("haul-data").key(&key).send().await.is_err(), "nothing stored yet");
+    assert!(
+        s3.client()
+            .head_object()
+            .bucket("haul-data")
+            .key(&key)
+            .send()
+            .await
+            .is_err(),
+        "nothing stored yet"
+    );
     assert_eq!(put(&url, &headers, body.clone()).await, 200, "the real upload");
-    let got = s3.client().get_object().bucket("haul-data").key(&key).send().await.unwrap();
+    let got = s3
+        .client()
+        .get_object()
+        .bucket("haul-data")
+        .key(&key)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(got.body.collect().await.unwrap().into_bytes().as_ref(), body.as_slice());
 }

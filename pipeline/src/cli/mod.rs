@@ -1,4 +1,4 @@
-//! The command line every haul binary shares: `run`, `replay`, `config check`.
+//! The command line every haul binary shares: `run`, `replay`, `config check`, `worker`.
 //!
 //! A binary is the framework plus its stages: [`App::new`] takes a [`Registry`], and
 //! [`App::main`] parses the arguments and runs. A binary with commands of its own (the
@@ -9,20 +9,24 @@ mod config_check;
 mod replay;
 mod run;
 mod table;
+mod worker;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{ConfigError, HaulConfig};
 use crate::error::BoxError;
+use crate::pipeline::ResultSink;
 use crate::registry::Registry;
 
 pub use config_check::ConfigCommand;
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use table::Table;
+pub use worker::WorkerArgs;
 
 /// Options every command takes.
 #[derive(Debug, Clone, Args)]
@@ -45,6 +49,8 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Long-poll a stage's SQS queue and process its messages (ECS, Kubernetes, VMs).
+    Worker(WorkerArgs),
 }
 
 /// A binary built from the shared commands.
@@ -57,10 +63,14 @@ struct Cli {
     command: Command,
 }
 
+/// Builds extra result sinks for the AWS runtimes (e.g. results to devices over IoT).
+pub type SinkFactory = Box<dyn Fn(&aws_config::SdkConfig, &HaulConfig) -> Vec<Arc<dyn ResultSink>> + Send + Sync>;
+
 /// A haul binary: the framework plus a set of stages.
 pub struct App {
     registry: Registry,
     default_config: Option<&'static str>,
+    sinks: Option<SinkFactory>,
 }
 
 impl App {
@@ -69,7 +79,19 @@ impl App {
         Self {
             registry,
             default_config: None,
+            sinks: None,
         }
+    }
+
+    /// Adds result sinks to the pipelines of the AWS runtimes (`worker`).
+    pub fn result_sinks(mut self, factory: SinkFactory) -> Self {
+        self.sinks = Some(factory);
+        self
+    }
+
+    /// The extra sinks for a configuration.
+    pub fn extra_sinks(&self, sdk: &aws_config::SdkConfig, config: &HaulConfig) -> Vec<Arc<dyn ResultSink>> {
+        self.sinks.as_ref().map(|f| f(sdk, config)).unwrap_or_default()
     }
 
     /// The configuration used when no file is given (a `haul.toml` embedded with
@@ -98,6 +120,7 @@ impl App {
             Command::Run(args) => run::execute(self, global, args).await,
             Command::Replay(args) => replay::execute(self, global, args).await,
             Command::Config(cmd) => config_check::execute(self, global, cmd),
+            Command::Worker(args) => worker::execute(self, global, args).await,
         }
     }
 

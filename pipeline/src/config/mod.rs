@@ -174,10 +174,13 @@ impl HaulConfig {
 
     /// Applies `HAUL_*` environment variables (used on Lambda, where there is no file to
     /// edit): `HAUL_BUCKET`, `HAUL_INCOMING_PREFIX`, `HAUL_RESULTS_PREFIX`,
-    /// `HAUL_RESULTS_BUCKET`, `HAUL_REGION`. Empty values are ignored.
+    /// `HAUL_RESULTS_BUCKET`, `HAUL_REGION`, `HAUL_PRESIGN_MAX_SIZE`,
+    /// `HAUL_PRESIGN_MULTIPART_THRESHOLD`, `HAUL_PRESIGN_EXPIRY`. Empty values are ignored;
+    /// a malformed one is an error naming the variable.
     pub fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let get = |name: &str| env(name).filter(|v| !v.trim().is_empty());
-        let s = &mut self.storage;
+        let mut next = self.clone();
+        let s = &mut next.storage;
         if let Some(v) = get("HAUL_BUCKET") {
             s.bucket = v;
         }
@@ -193,7 +196,22 @@ impl HaulConfig {
         if let Some(v) = get("HAUL_REGION") {
             s.region = v;
         }
-        self.validate()
+        let p = &mut next.presign;
+        let size = |name: &str, v: String| v.parse::<ByteSize>().map_err(|e| invalid(name, e));
+        let duration =
+            |name: &str, v: String| humantime::parse_duration(&v).map_err(|e| invalid(name, format!("{v:?}: {e}")));
+        if let Some(v) = get("HAUL_PRESIGN_MAX_SIZE") {
+            p.max_size = size("HAUL_PRESIGN_MAX_SIZE", v)?;
+        }
+        if let Some(v) = get("HAUL_PRESIGN_MULTIPART_THRESHOLD") {
+            p.multipart_threshold = size("HAUL_PRESIGN_MULTIPART_THRESHOLD", v)?;
+        }
+        if let Some(v) = get("HAUL_PRESIGN_EXPIRY") {
+            p.expiry = duration("HAUL_PRESIGN_EXPIRY", v)?;
+        }
+        next.validate()?;
+        *self = next;
+        Ok(())
     }
 
     /// The settings of a stage (defaults when it has no `[stages.NAME]` table).
@@ -381,5 +399,12 @@ mod tests {
         assert_eq!(c.storage.results_prefix, "results/");
         let err = c.apply_env(|k| (k == "HAUL_BUCKET").then(|| "NO".into())).unwrap_err();
         assert!(err.to_string().contains("\"NO\""), "{err}");
+        c.apply_env(|k| (k == "HAUL_PRESIGN_EXPIRY").then(|| "30m".into()))
+            .unwrap();
+        assert_eq!(c.presign.expiry, Duration::from_secs(1800));
+        let err = c
+            .apply_env(|k| (k == "HAUL_PRESIGN_MAX_SIZE").then(|| "lots".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("HAUL_PRESIGN_MAX_SIZE"), "{err}");
     }
 }

@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::ErrorKind;
 use crate::event::{ObjectEvent, ObjectVersion};
 
+mod sns;
 mod writer;
+pub use sns::SnsResultSink;
 pub use writer::ResultWriter;
 
 /// Format version of [`ResultRecord`]; bumped on incompatible changes.
