@@ -96,7 +96,9 @@ impl MqttSession {
     /// Connects, subscribes to the device's response and result topics, and returns once
     /// the broker acknowledged the subscription.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, MqttError> {
-        let (client, eventloop) = AsyncClient::new(mqtt_options(opts)?, 64);
+        let (client, mut eventloop) = AsyncClient::new(mqtt_options(opts)?, 64);
+        // Requests and responses are small: send them at once (no Nagle delay).
+        eventloop.network_options.set_tcp_nodelay(true);
         let (link_tx, mut link) = watch::channel(Link::Connecting);
         let routes = Arc::new(Routes::default());
         let task = tokio::spawn(drive(

@@ -13,6 +13,8 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "dev")]
+pub mod bench;
 pub mod checksum;
 pub mod cli;
 pub mod deploy;

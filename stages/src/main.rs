@@ -31,6 +31,9 @@ enum HaulCommand {
     /// Deploy to AWS (the SAM template) or to an AWS emulator.
     #[command(subcommand)]
     Deploy(haul_stages::cli::deploy::DeployCommand),
+    /// Benchmarks: upload vs curl and memory, presign round trips, Lambda cold start.
+    #[command(subcommand)]
+    Bench(haul_stages::cli::bench::BenchCommand),
     /// Measure a built-in stage against an annotated dataset.
     #[command(subcommand)]
     Eval(haul_stages::cli::eval::EvalCommand),
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
         match args.command {
             HaulCommand::Core(cmd) => app.execute(&args.global, cmd).await,
             HaulCommand::Eval(cmd) => haul_stages::cli::eval::execute(cmd).await,
+            HaulCommand::Bench(cmd) => haul_stages::cli::bench::execute(cmd).await,
             HaulCommand::Deploy(cmd) => haul_stages::cli::deploy::execute(&app, &args.global, cmd).await,
             HaulCommand::Dev(a) => haul_stages::cli::dev::dev(&app, &args.global, a).await,
             HaulCommand::Demo(a) => haul_stages::cli::dev::demo(&app, &args.global, a).await,

@@ -28,7 +28,8 @@ pub fn connect(
             std::sync::Arc::new(config),
         )));
     }
-    let (client, eventloop) = AsyncClient::new(options, 1024);
+    let (client, mut eventloop) = AsyncClient::new(options, 1024);
+    eventloop.network_options.set_tcp_nodelay(true);
     let (tx, rx) = mpsc::unbounded_channel();
     tokio::spawn(drive(eventloop, client.clone(), tx));
     Ok((client, rx))

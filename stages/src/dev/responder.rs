@@ -15,7 +15,11 @@ pub async fn run(presigner: Arc<Presigner>, client: AsyncClient, mut incoming: m
             let Some((topic, payload)) = presigner.handle(&publish.topic, &publish.payload).await else {
                 return;
             };
-            if let Err(e) = client.publish(&topic, QoS::AtLeastOnce, false, payload).await {
+            // QoS 0 on the cloud's own hop: with QoS 1 the broker's PUBACK meets the
+            // client's delayed ACK and Nagle on rumqttd's socket (it sets no TCP_NODELAY),
+            // adding ~40 ms to every round trip. A lost response is recovered by the
+            // device, which retries a request (same id) when no answer comes.
+            if let Err(e) = client.publish(&topic, QoS::AtMostOnce, false, payload).await {
                 tracing::error!(%topic, error = %e, "Response not published.");
             }
         });
