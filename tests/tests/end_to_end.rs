@@ -169,3 +169,46 @@ async fn a_device_killed_mid_multipart_resumes_without_resending_finished_parts(
     let stored = std::fs::read(temp.path().join("data/haul-data").join(&outcome.key)).unwrap();
     assert!(stored == body, "the completed object is the file");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn with_dev_certificates_the_broker_requires_tls_client_certificates() {
+    let temp = tempfile::tempdir().unwrap();
+    let certs = temp.path().join("certs");
+    haul_device::generate_dev_certs(&certs, &["dev-tls", "haul-cloud"], &["localhost", "127.0.0.1"]).unwrap();
+    let mut options = DevOptions::new(&temp.path().join("data"));
+    options.tls_dir = Some(certs.clone());
+    let config = HaulConfig::from_toml(CONFIG, "test").unwrap();
+    let stack = DevStack::start(config, &haul_stages::registry(), options, None).await.expect("stack starts");
+    assert!(stack.mqtt_url.starts_with("mqtts://"), "{}", stack.mqtt_url);
+    let tls = haul_device::tls::TlsFiles {
+        cert: Some(certs.join("dev-tls.pem")),
+        key: Some(certs.join("dev-tls.key")),
+        ca: Some(certs.join("ca.pem")),
+    };
+    let client = Client::connect(ConnectOptions::new(&stack.mqtt_url, "dev-tls").unwrap().with_tls(tls))
+        .await
+        .expect("a device with a certificate connects");
+    let file = temp.path().join("note.bin");
+    std::fs::write(&file, b"over tls").unwrap();
+    let outcome = client.upload(&file, &upload_options(&temp.path().join("state"))).await.expect("upload");
+    let wait = ResultWait {
+        first: Duration::from_secs(30),
+        idle: Duration::from_secs(5),
+        expect: Some(1),
+    };
+    let results = client.wait_results(&outcome.request_id, &wait, |_| {}).await;
+    assert_eq!(results.len(), 1, "{results:?}");
+    let anonymous = haul_device::tls::TlsFiles {
+        cert: None,
+        key: None,
+        ca: Some(certs.join("ca.pem")),
+    };
+    let refused = Client::connect(
+        ConnectOptions::new(&stack.mqtt_url, "intruder")
+            .unwrap()
+            .with_tls(anonymous)
+            .with_connect_timeout(Duration::from_secs(5)),
+    )
+    .await;
+    assert!(refused.is_err(), "a client without a certificate is refused");
+}

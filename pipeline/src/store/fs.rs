@@ -38,7 +38,11 @@ impl FsStore {
 
     /// The path of a key, after checking that it stays inside its bucket.
     pub fn path_of(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
-        check_segment(bucket).map_err(|reason| StoreError::InvalidKey {
+        let bucket_ok = check_segment(bucket).and_then(|()| match bucket.starts_with('.') || bucket.contains('/') {
+            true => Err("bucket names cannot start with `.` or contain `/`"),
+            false => Ok(()),
+        });
+        bucket_ok.map_err(|reason| StoreError::InvalidKey {
             key: format!("{bucket}/{key}"),
             reason,
         })?;
@@ -264,6 +268,8 @@ mod tests {
         assert!(store.path_of("b", "incoming/../../etc/passwd").is_err());
         assert!(store.path_of("b", "a//b").is_err());
         assert!(store.path_of("..", "x").is_err());
+        assert!(store.path_of(".haul", "meta/x").is_err(), "the metadata folder is not a bucket");
+        assert!(store.path_of("a/b", "x").is_err());
         assert!(store.path_of("b", "a\\..\\x").is_err());
         assert_eq!(
             store.path_of("b", "a/b c.wav").unwrap(),
