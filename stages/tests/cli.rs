@@ -95,3 +95,46 @@ fn config_check_prints_the_routing_table_and_rejects_typos() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("sufixes"), "{}", text(&out.stderr));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_backfill_finds_s3_through_aws_endpoint_url_and_the_default_credential_chain() {
+    use haul_pipeline::local::s3::{S3Server, ServerOptions};
+    use haul_pipeline::store::{FsStore, ObjectStore, PutBody};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s3");
+    let server = S3Server::start(
+        ServerOptions {
+            root: data.clone(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            access_key: "cli-key".into(),
+            secret_key: "cli-secret".into(),
+            region: "us-east-1".into(),
+            buckets: vec!["haul-data".into()],
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    FsStore::new(&data)
+        .put("haul-data", "incoming/d/x.bin", PutBody::Bytes(bytes::Bytes::from_static(b"abc")), "application/octet-stream")
+        .await
+        .unwrap();
+    let (url, cwd) = (server.url.clone(), dir.path().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_haul"))
+            .args(["replay", "--backfill", "--json"])
+            .current_dir(cwd)
+            .env_remove("HAUL_CONFIG")
+            .env("AWS_ENDPOINT_URL", url)
+            .env("AWS_ACCESS_KEY_ID", "cli-key")
+            .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\"key\":\"incoming/d/x.bin\""), "{}", text(&out.stdout));
+    assert!(data.join("haul-data/results/checksum/incoming/d/x.bin.json").is_file());
+}
