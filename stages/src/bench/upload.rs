@@ -131,8 +131,9 @@ pub async fn curl_run(presigner: &Presigner, file: &Path, sha256: &str) -> Resul
 }
 
 /// The whole upload benchmark: `sizes` in bytes; curl and single-PUT haul-device on the
-/// largest, and haul-device memory on each; also a 4-way multipart run of the largest.
-pub async fn run(device_bin: PathBuf, sizes: &[u64], work: &Path) -> Result<Vec<Run>, BoxError> {
+/// largest (best of `rounds`, alternating), haul-device memory on each; also a 4-way
+/// multipart run of the largest.
+pub async fn run(device_bin: PathBuf, sizes: &[u64], rounds: usize, work: &Path) -> Result<Vec<Run>, BoxError> {
     let largest = sizes.iter().copied().max().ok_or("no sizes")?;
     // Above the largest size: single PUTs, comparable with curl's.
     let single = config(&format!("[presign]\nmax_size = {}\nmultipart_threshold = {}\nrate_limit = 100000", 2 * largest, largest + 1))?;
@@ -143,13 +144,22 @@ pub async fn run(device_bin: PathBuf, sizes: &[u64], work: &Path) -> Result<Vec<
     for &size in sizes {
         let file = work.join(format!("bench-{size}.bin"));
         let sha = make_file(&file, size)?;
-        if size == largest {
-            runs.push(curl_run(&presigner, &file, &sha).await?);
+        // Alternate the two tools and keep each one's best round: other load on the
+        // machine then disturbs both alike.
+        let rounds = if size == largest { rounds.max(1) } else { 1 };
+        let (mut best_curl, mut best_ours): (Option<Run>, Option<Run>) = (None, None);
+        for _ in 0..rounds {
+            if size == largest {
+                best_curl = faster(best_curl, curl_run(&presigner, &file, &sha).await?);
+            }
+            let mqtt = stack.mqtt_url.clone();
+            let (bin, f, state) = (device_bin.clone(), file.clone(), work.join("state"));
+            let label = format!("haul-device ({} MiB, single PUT)", size >> 20);
+            let run = tokio::task::spawn_blocking(move || device_run(&bin, &mqtt, &f, &state, &label, 1)).await??;
+            best_ours = faster(best_ours, run);
         }
-        let mqtt = stack.mqtt_url.clone();
-        let (bin, f, state) = (device_bin.clone(), file.clone(), work.join("state"));
-        let label = format!("haul-device ({} MiB, single PUT)", size >> 20);
-        runs.push(tokio::task::spawn_blocking(move || device_run(&bin, &mqtt, &f, &state, &label, 1)).await??);
+        runs.extend(best_curl);
+        runs.extend(best_ours);
         if size == largest {
             let multipart = multipart_stack(work, largest, &registry).await?;
             let (bin, f, state) = (device_bin.clone(), file.clone(), work.join("state-mp"));
@@ -160,6 +170,28 @@ pub async fn run(device_bin: PathBuf, sizes: &[u64], work: &Path) -> Result<Vec<
         std::fs::remove_file(&file)?;
     }
     Ok(runs)
+}
+
+/// The faster of two runs (peak memory: the larger).
+fn faster(best: Option<Run>, run: Run) -> Option<Run> {
+    Some(match best {
+        Some(b) if b.seconds <= run.seconds => Run {
+            peak_rss_mib: max_rss(b.peak_rss_mib, run.peak_rss_mib),
+            ..b
+        },
+        Some(b) => Run {
+            peak_rss_mib: max_rss(b.peak_rss_mib, run.peak_rss_mib),
+            ..run
+        },
+        None => run,
+    })
+}
+
+fn max_rss(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 async fn multipart_stack(work: &Path, largest: u64, registry: &Registry) -> Result<DevStack, BoxError> {

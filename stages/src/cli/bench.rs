@@ -23,9 +23,12 @@ pub enum BenchCommand {
         /// File sizes, comma-separated.
         #[arg(long, value_delimiter = ',', default_value = "10MiB,1GiB")]
         sizes: Vec<ByteSize>,
-        /// Where the files are written (needs free space for the largest, twice).
+        /// Where the files are written (needs free space for the largest, four times).
         #[arg(long, value_name = "DIR")]
         work: Option<PathBuf>,
+        /// Rounds on the largest file (curl and haul-device alternate; the best of each counts).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -64,7 +67,7 @@ pub enum BenchCommand {
 pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
     let temp = tempfile::tempdir()?;
     match cmd {
-        BenchCommand::Upload { device_bin, sizes, work, json } => {
+        BenchCommand::Upload { device_bin, sizes, work, rounds, json } => {
             let device_bin = match device_bin {
                 Some(p) => p,
                 None => std::env::current_exe()?.with_file_name("haul-device"),
@@ -74,7 +77,7 @@ pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
             }
             let work = work.unwrap_or_else(|| temp.path().to_owned());
             let sizes: Vec<u64> = sizes.iter().map(|s| s.bytes()).collect();
-            let runs = bench::upload::run(device_bin, &sizes, &work).await?;
+            let runs = bench::upload::run(device_bin, &sizes, rounds, &work).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&runs)?);
                 return Ok(ExitCode::SUCCESS);
