@@ -116,7 +116,12 @@ async fn replay_backfill_finds_s3_through_aws_endpoint_url_and_the_default_crede
     .await
     .unwrap();
     FsStore::new(&data)
-        .put("haul-data", "incoming/d/x.bin", PutBody::Bytes(bytes::Bytes::from_static(b"abc")), "application/octet-stream")
+        .put(
+            "haul-data",
+            "incoming/d/x.bin",
+            PutBody::Bytes(bytes::Bytes::from_static(b"abc")),
+            "application/octet-stream",
+        )
         .await
         .unwrap();
     let (url, cwd) = (server.url.clone(), dir.path().to_owned());
@@ -135,6 +140,10 @@ async fn replay_backfill_finds_s3_through_aws_endpoint_url_and_the_default_crede
     .await
     .unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("\"key\":\"incoming/d/x.bin\""), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("\"key\":\"incoming/d/x.bin\""),
+        "{}",
+        text(&out.stdout)
+    );
     assert!(data.join("haul-data/results/checksum/incoming/d/x.bin.json").is_file());
 }

@@ -36,7 +36,10 @@ async fn read_request(stream: &mut BufReader<TcpStream>) -> (String, Vec<u8>) {
 }
 
 async fn respond(stream: &mut BufReader<TcpStream>, headers: &str, body: &str) {
-    let reply = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{headers}\r\n{body}", body.len());
+    let reply = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{headers}\r\n{body}",
+        body.len()
+    );
     stream.get_mut().write_all(reply.as_bytes()).await.unwrap();
 }
 
@@ -59,7 +62,15 @@ async fn the_stage_handler_reports_only_retryable_failures_to_the_runtime_api() 
     .unwrap();
     let store = FsStore::new(&data);
     let key = "incoming/dev-1/2026/11/26/r1/hello.bin";
-    store.put("haul-data", key, PutBody::Bytes(bytes::Bytes::from_static(b"hello")), "application/octet-stream").await.unwrap();
+    store
+        .put(
+            "haul-data",
+            key,
+            PutBody::Bytes(bytes::Bytes::from_static(b"hello")),
+            "application/octet-stream",
+        )
+        .await
+        .unwrap();
     let ok = ObjectEvent::synthesized("haul-data", key, Some(5), None);
     let event = json!({ "Records": [
         { "messageId": "m-ok", "body": notification_json(&[ok], "us-east-1"), "eventSource": "aws:sqs",
@@ -119,9 +130,18 @@ async fn the_stage_handler_reports_only_retryable_failures_to_the_runtime_api() 
         }
     });
     let exchange = async { rx.recv().await.unwrap() };
-    let response = tokio::time::timeout(Duration::from_secs(60), exchange).await.expect("the bootstrap answers");
+    let response = tokio::time::timeout(Duration::from_secs(60), exchange)
+        .await
+        .expect("the bootstrap answers");
     let _ = child.kill();
     let _ = child.wait();
-    assert_eq!(response, json!({ "batchItemFailures": [{ "itemIdentifier": "m-junk" }] }));
-    assert!(data.join("haul-data/results/checksum").join(format!("{key}.json")).is_file());
+    assert_eq!(
+        response,
+        json!({ "batchItemFailures": [{ "itemIdentifier": "m-junk" }] })
+    );
+    assert!(
+        data.join("haul-data/results/checksum")
+            .join(format!("{key}.json"))
+            .is_file()
+    );
 }

@@ -178,7 +178,9 @@ async fn with_dev_certificates_the_broker_requires_tls_client_certificates() {
     let mut options = DevOptions::new(&temp.path().join("data"));
     options.tls_dir = Some(certs.clone());
     let config = HaulConfig::from_toml(CONFIG, "test").unwrap();
-    let stack = DevStack::start(config, &haul_stages::registry(), options, None).await.expect("stack starts");
+    let stack = DevStack::start(config, &haul_stages::registry(), options, None)
+        .await
+        .expect("stack starts");
     assert!(stack.mqtt_url.starts_with("mqtts://"), "{}", stack.mqtt_url);
     let tls = haul_device::tls::TlsFiles {
         cert: Some(certs.join("dev-tls.pem")),
@@ -190,7 +192,10 @@ async fn with_dev_certificates_the_broker_requires_tls_client_certificates() {
         .expect("a device with a certificate connects");
     let file = temp.path().join("note.bin");
     std::fs::write(&file, b"over tls").unwrap();
-    let outcome = client.upload(&file, &upload_options(&temp.path().join("state"))).await.expect("upload");
+    let outcome = client
+        .upload(&file, &upload_options(&temp.path().join("state")))
+        .await
+        .expect("upload");
     let wait = ResultWait {
         first: Duration::from_secs(30),
         idle: Duration::from_secs(5),

@@ -268,7 +268,10 @@ mod tests {
         assert!(store.path_of("b", "incoming/../../etc/passwd").is_err());
         assert!(store.path_of("b", "a//b").is_err());
         assert!(store.path_of("..", "x").is_err());
-        assert!(store.path_of(".haul", "meta/x").is_err(), "the metadata folder is not a bucket");
+        assert!(
+            store.path_of(".haul", "meta/x").is_err(),
+            "the metadata folder is not a bucket"
+        );
         assert!(store.path_of("a/b", "x").is_err());
         assert!(store.path_of("b", "a\\..\\x").is_err());
         assert_eq!(

@@ -27,7 +27,9 @@ pub struct ColdStart {
 
 /// Starts `bootstrap` `runs` times with `handler`, timing each until it polls for work.
 pub async fn run(bootstrap: &Path, handler: &str, runs: usize) -> Result<ColdStart, BoxError> {
-    let binary_bytes = std::fs::metadata(bootstrap).map_err(|e| format!("{}: {e}", bootstrap.display()))?.len();
+    let binary_bytes = std::fs::metadata(bootstrap)
+        .map_err(|e| format!("{}: {e}", bootstrap.display()))?
+        .len();
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs {
         times.push(once(bootstrap, handler).await?);

@@ -30,7 +30,13 @@ pub struct PresignReport {
 /// Starts a stack, connects `devices` devices, sends `per_device` requests from each.
 pub async fn run(devices: usize, per_device: usize, work: &std::path::Path) -> Result<PresignReport, BoxError> {
     let cfg = config("[presign]\nrate_limit = 1000000")?;
-    let stack = DevStack::start(cfg, &Registry::new().register(Discard), DevOptions::new(&work.join("data")), None).await?;
+    let stack = DevStack::start(
+        cfg,
+        &Registry::new().register(Discard),
+        DevOptions::new(&work.join("data")),
+        None,
+    )
+    .await?;
     let broker = haul_device::options::BrokerUrl::parse(&stack.mqtt_url)?;
     let mut clients = Vec::with_capacity(devices);
     for i in 0..devices {
@@ -66,7 +72,9 @@ async fn connect(broker: &haul_device::options::BrokerUrl, id: &str) -> Result<(
     options.set_max_packet_size(256 * 1024, 256 * 1024);
     let (client, mut eventloop) = AsyncClient::new(options, 64);
     eventloop.network_options.set_tcp_nodelay(true);
-    client.subscribe(topic(id, TopicKind::Response), QoS::AtLeastOnce).await?;
+    client
+        .subscribe(topic(id, TopicKind::Response), QoS::AtLeastOnce)
+        .await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
     let mut ready = Some(ready_tx);
@@ -108,7 +116,9 @@ async fn device_loop(i: usize, client: AsyncClient, mut inbox: Inbox, n: usize) 
         };
         let payload = serde_json::to_vec(&request)?;
         let sent = Instant::now();
-        client.publish(topic(&device, TopicKind::Request), QoS::AtLeastOnce, false, payload).await?;
+        client
+            .publish(topic(&device, TopicKind::Request), QoS::AtLeastOnce, false, payload)
+            .await?;
         let answer = tokio::time::timeout(Duration::from_secs(30), inbox.recv())
             .await
             .map_err(|_| format!("{device}: no response within 30 s"))?

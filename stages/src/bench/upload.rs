@@ -53,17 +53,38 @@ pub fn make_file(path: &Path, size: u64) -> std::io::Result<String> {
 }
 
 /// Runs `haul-device upload` on `file` under `/usr/bin/time`; returns its run.
-pub fn device_run(device_bin: &Path, mqtt_url: &str, file: &Path, state: &Path, label: &str, parallel: u32) -> Result<Run, BoxError> {
+pub fn device_run(
+    device_bin: &Path,
+    mqtt_url: &str,
+    file: &Path,
+    state: &Path,
+    label: &str,
+    parallel: u32,
+) -> Result<Run, BoxError> {
     let started = Instant::now();
     let out = Command::new("/usr/bin/time")
         .args(["-f", "haul-bench-rss-kb %M"])
         .arg(device_bin)
-        .args(["upload", "--mqtt-url", mqtt_url, "--device", "bench", "--progress", "off", "--json"])
+        .args([
+            "upload",
+            "--mqtt-url",
+            mqtt_url,
+            "--device",
+            "bench",
+            "--progress",
+            "off",
+            "--json",
+        ])
         .args(["--parallel", &parallel.to_string(), "--state-dir"])
         .arg(state)
         .arg(file)
         .output()
-        .map_err(|e| format!("{}: {e} (is /usr/bin/time installed? apt-get install time)", device_bin.display()))?;
+        .map_err(|e| {
+            format!(
+                "{}: {e} (is /usr/bin/time installed? apt-get install time)",
+                device_bin.display()
+            )
+        })?;
     let wall = started.elapsed().as_secs_f64();
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
@@ -106,11 +127,25 @@ pub async fn curl_run(presigner: &Presigner, file: &Path, sha256: &str) -> Resul
         content_type: None,
         resume: None,
     };
-    let UploadResponse::Accepted { upload: UploadPlan::Single { url, headers, .. }, .. } = presigner.request("bench", req).await else {
+    let UploadResponse::Accepted {
+        upload: UploadPlan::Single { url, headers, .. },
+        ..
+    } = presigner.request("bench", req).await
+    else {
         return Err("presign refused the curl upload (is multipart_threshold above the size?)".into());
     };
     let mut cmd = Command::new("/usr/bin/time");
-    cmd.args(["-f", "haul-bench-rss-kb %M", "curl", "-sS", "--fail", "-o", "/dev/null", "-T"]).arg(file);
+    cmd.args([
+        "-f",
+        "haul-bench-rss-kb %M",
+        "curl",
+        "-sS",
+        "--fail",
+        "-o",
+        "/dev/null",
+        "-T",
+    ])
+    .arg(file);
     for (k, v) in headers.iter().filter(|(k, _)| *k != "content-length") {
         cmd.args(["-H", &format!("{k}: {v}")]);
     }
@@ -136,10 +171,19 @@ pub async fn curl_run(presigner: &Presigner, file: &Path, sha256: &str) -> Resul
 pub async fn run(device_bin: PathBuf, sizes: &[u64], rounds: usize, work: &Path) -> Result<Vec<Run>, BoxError> {
     let largest = sizes.iter().copied().max().ok_or("no sizes")?;
     // Above the largest size: single PUTs, comparable with curl's.
-    let single = config(&format!("[presign]\nmax_size = {}\nmultipart_threshold = {}\nrate_limit = 100000", 2 * largest, largest + 1))?;
+    let single = config(&format!(
+        "[presign]\nmax_size = {}\nmultipart_threshold = {}\nrate_limit = 100000",
+        2 * largest,
+        largest + 1
+    ))?;
     let registry = Registry::new().register(Discard);
     let stack = DevStack::start(single, &registry, DevOptions::new(&work.join("data")), None).await?;
-    let presigner = Presigner::for_endpoint(stack.config.clone(), &stack.s3.url, &stack.options.access_key, &stack.options.secret_key);
+    let presigner = Presigner::for_endpoint(
+        stack.config.clone(),
+        &stack.s3.url,
+        &stack.options.access_key,
+        &stack.options.secret_key,
+    );
     let mut runs = Vec::new();
     for &size in sizes {
         let file = work.join(format!("bench-{size}.bin"));
@@ -195,6 +239,9 @@ fn max_rss(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 async fn multipart_stack(work: &Path, largest: u64, registry: &Registry) -> Result<DevStack, BoxError> {
-    let cfg = config(&format!("[presign]\nmax_size = {}\nmultipart_threshold = \"64MiB\"\npart_size = \"64MiB\"\nrate_limit = 100000", 2 * largest))?;
+    let cfg = config(&format!(
+        "[presign]\nmax_size = {}\nmultipart_threshold = \"64MiB\"\npart_size = \"64MiB\"\nrate_limit = 100000",
+        2 * largest
+    ))?;
     DevStack::start(cfg, registry, DevOptions::new(&work.join("data-mp")), None).await
 }

@@ -15,7 +15,9 @@ use crate::bench;
 pub enum BenchCommand {
     /// haul-device vs `curl -T` to a presigned URL of the same embedded endpoint (single
     /// PUT each), peak RSS of haul-device per size, and a multipart run.
-    #[command(after_help = "Example (build first: cargo build --release -p haul-device -p haul-stages):\n  haul bench upload --sizes 10MiB,1GiB")]
+    #[command(
+        after_help = "Example (build first: cargo build --release -p haul-device -p haul-stages):\n  haul bench upload --sizes 10MiB,1GiB"
+    )]
     Upload {
         /// The haul-device binary [default: next to this one].
         #[arg(long, value_name = "PATH")]
@@ -46,7 +48,9 @@ pub enum BenchCommand {
         json: bool,
     },
     /// Time from starting the Lambda `bootstrap` to its first Runtime API request.
-    #[command(after_help = "Example:\n  cargo build --release -p haul-stages --no-default-features --features lambda --bin bootstrap\n  haul bench cold-start --bootstrap target/release/bootstrap")]
+    #[command(
+        after_help = "Example:\n  cargo build --release -p haul-stages --no-default-features --features lambda --bin bootstrap\n  haul bench cold-start --bootstrap target/release/bootstrap"
+    )]
     ColdStart {
         /// The bootstrap binary.
         #[arg(long, value_name = "PATH")]
@@ -67,13 +71,23 @@ pub enum BenchCommand {
 pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
     let temp = tempfile::tempdir()?;
     match cmd {
-        BenchCommand::Upload { device_bin, sizes, work, rounds, json } => {
+        BenchCommand::Upload {
+            device_bin,
+            sizes,
+            work,
+            rounds,
+            json,
+        } => {
             let device_bin = match device_bin {
                 Some(p) => p,
                 None => std::env::current_exe()?.with_file_name("haul-device"),
             };
             if !device_bin.is_file() {
-                return Err(format!("{} not found: build it (cargo build --release -p haul-device) or pass --device-bin", device_bin.display()).into());
+                return Err(format!(
+                    "{} not found: build it (cargo build --release -p haul-device) or pass --device-bin",
+                    device_bin.display()
+                )
+                .into());
             }
             let work = work.unwrap_or_else(|| temp.path().to_owned());
             let sizes: Vec<u64> = sizes.iter().map(|s| s.bytes()).collect();
@@ -94,12 +108,23 @@ pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
             }
             print!("{}", t.render());
             let curl = runs.iter().find(|r| r.tool == "curl -T").map(|r| r.mib_per_s);
-            let ours = runs.iter().rev().find(|r| r.tool.contains("single PUT")).map(|r| r.mib_per_s);
+            let ours = runs
+                .iter()
+                .rev()
+                .find(|r| r.tool.contains("single PUT"))
+                .map(|r| r.mib_per_s);
             if let (Some(c), Some(o)) = (curl, ours) {
-                println!("haul-device / curl throughput (largest file, single PUT): {:.2}x", o / c);
+                println!(
+                    "haul-device / curl throughput (largest file, single PUT): {:.2}x",
+                    o / c
+                );
             }
         }
-        BenchCommand::Presign { devices, requests, json } => {
+        BenchCommand::Presign {
+            devices,
+            requests,
+            json,
+        } => {
             let report = bench::presign::run(devices, requests, temp.path()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
@@ -110,14 +135,22 @@ pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
                 );
             }
         }
-        BenchCommand::ColdStart { bootstrap, handler, runs, json } => {
+        BenchCommand::ColdStart {
+            bootstrap,
+            handler,
+            runs,
+            json,
+        } => {
             let report = bench::cold_start::run(&bootstrap, &handler, runs).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 println!(
                     "bootstrap cold start ({handler}): p50 {:.1} ms, max {:.1} ms over {} runs; binary {:.1} MiB",
-                    report.p50_ms, report.max_ms, report.runs, report.binary_bytes as f64 / (1 << 20) as f64
+                    report.p50_ms,
+                    report.max_ms,
+                    report.runs,
+                    report.binary_bytes as f64 / (1 << 20) as f64
                 );
             }
         }
