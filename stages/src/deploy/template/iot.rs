@@ -1,0 +1,136 @@
+//! The device side: the presign function, the IoT topic rule that invokes it, and the IoT
+//! policy that scopes every device to its own topics.
+
+use haul_pipeline::config::HaulConfig;
+use serde_json::{Map, Value, json};
+
+use super::stage::iot_arn;
+use super::storage::object_arn;
+
+/// The rule's query: device requests and multipart completions, with the device id taken
+/// from the topic (the broker authenticated it), never from the payload.
+pub const PRESIGN_RULE_SQL: &str = "SELECT *, topic(2) AS haul_device, topic(4) AS haul_kind \
+     FROM 'haul/+/upload/+' WHERE topic(4) = 'request' OR topic(4) = 'complete'";
+
+/// How long the presign function may take (signing is fast; completing a multipart upload
+/// lists its parts first).
+pub const PRESIGN_TIMEOUT_S: u64 = 30;
+
+/// The IoT policy variable naming the connected thing, escaped for `Fn::Sub`.
+const THING: &str = "${!iot:Connection.Thing.ThingName}";
+
+/// Adds the presign function, its topic rule and permission, and the device policy.
+pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
+    let incoming = &config.storage.incoming_prefix;
+    resources.insert(
+        "PresignFunction".into(),
+        json!({
+            "Type": "AWS::Serverless::Function",
+            "Metadata": { "BuildMethod": "makefile" },
+            "Properties": {
+                "FunctionName": { "Fn::Sub": "${NamePrefix}-presign" },
+                "Description": "haul presign: answers device upload requests with presigned S3 URLs.",
+                "Handler": "presign",
+                "Timeout": PRESIGN_TIMEOUT_S,
+                "MemorySize": { "Ref": "PresignMemorySize" },
+                "Environment": { "Variables": {
+                    "HAUL_PRESIGN_MAX_SIZE": { "Ref": "PresignMaxSize" },
+                    "HAUL_PRESIGN_EXPIRY": { "Ref": "PresignExpiry" },
+                    "HAUL_PRESIGN_MULTIPART_THRESHOLD": { "Ref": "PresignMultipartThreshold" }
+                }},
+                "Policies": [{ "Version": "2012-10-17", "Statement": [
+                    {
+                        // Presigned URLs carry the signer's permissions: only incoming/.
+                        "Sid": "SignUploads",
+                        "Effect": "Allow",
+                        "Action": [
+                            "s3:PutObject",
+                            "s3:AbortMultipartUpload",
+                            "s3:ListMultipartUploadParts",
+                            "s3:GetObject"
+                        ],
+                        "Resource": object_arn(&format!("{incoming}*"))
+                    },
+                    {
+                        "Sid": "AnswerDevices",
+                        "Effect": "Allow",
+                        "Action": ["iot:Publish"],
+                        "Resource": iot_arn("topic/haul/*/upload/response")
+                    }
+                ]}]
+            }
+        }),
+    );
+    resources.insert(
+        "PresignRule".into(),
+        json!({
+            "Type": "AWS::IoT::TopicRule",
+            "Properties": {
+                "TopicRulePayload": {
+                    "Description": "Device upload requests and multipart completions to the presign function.",
+                    "AwsIotSqlVersion": "2016-03-23",
+                    "RuleDisabled": false,
+                    "Sql": PRESIGN_RULE_SQL,
+                    "Actions": [{ "Lambda": { "FunctionArn": { "Fn::GetAtt": ["PresignFunction", "Arn"] } } }]
+                }
+            }
+        }),
+    );
+    resources.insert(
+        "PresignRulePermission".into(),
+        json!({
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": { "Ref": "PresignFunction" },
+                "Principal": "iot.amazonaws.com",
+                "SourceAccount": { "Ref": "AWS::AccountId" },
+                "SourceArn": { "Fn::GetAtt": ["PresignRule", "Arn"] }
+            }
+        }),
+    );
+    resources.insert("DevicePolicy".into(), device_policy());
+}
+
+fn device_policy() -> Value {
+    let topic = |kind: &str| iot_arn(&format!("topic/haul/{THING}/upload/{kind}"));
+    let filter = |kind: &str| iot_arn(&format!("topicfilter/haul/{THING}/upload/{kind}"));
+    json!({
+        "Type": "AWS::IoT::Policy",
+        "Properties": {
+            "PolicyName": { "Fn::Sub": "${NamePrefix}-device" },
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        // The client id is the thing name, and the certificate must be
+                        // attached to that thing.
+                        "Sid": "ConnectAsOwnThing",
+                        "Effect": "Allow",
+                        "Action": "iot:Connect",
+                        "Resource": iot_arn(&format!("client/{THING}")),
+                        "Condition": { "Bool": { "iot:Connection.Thing.IsAttached": "true" } }
+                    },
+                    {
+                        "Sid": "RequestAndComplete",
+                        "Effect": "Allow",
+                        "Action": "iot:Publish",
+                        "Resource": [topic("request"), topic("complete")]
+                    },
+                    {
+                        "Sid": "SubscribeToAnswers",
+                        "Effect": "Allow",
+                        "Action": "iot:Subscribe",
+                        "Resource": [filter("response"), filter("result")]
+                    },
+                    {
+                        "Sid": "ReceiveOwnTopics",
+                        "Effect": "Allow",
+                        "Action": "iot:Receive",
+                        "Resource": topic("*")
+                    }
+                ]
+            }
+        }
+    })
+}
