@@ -85,11 +85,18 @@ pub fn layout(size: u64, part_size: u64) -> Vec<(u32, u64, u64)> {
 }
 
 /// The part size an upload was started with, read off the parts received so far: any
-/// part but the last has exactly that size.
+/// part but the last has exactly that size. `None` when the parts cannot tell (only one
+/// part numbered above 1 is there: it may be the short last part or a full one).
 pub fn part_size_of(stored: &[StoredPart], size: u64) -> Option<u64> {
-    stored.iter().map(|p| p.size).filter(|&s| s < size).max().or_else(|| {
-        // Only the last part (or a single part as big as the file) is there.
-        stored.iter().find(|p| p.number == 1).map(|p| p.size)
+    let highest = stored.iter().map(|p| p.number).max()?;
+    // A part below the highest one received is never the last part.
+    let below = stored.iter().filter(|p| p.number < highest).map(|p| p.size).max();
+    below.or_else(|| {
+        // Only one part number: part 1 is the part size (or the whole file, if that small).
+        stored
+            .iter()
+            .find(|p| p.number == 1)
+            .map(|p| p.size.min(size).max(1))
     })
 }
 
