@@ -93,10 +93,7 @@ pub fn part_size_of(stored: &[StoredPart], size: u64) -> Option<u64> {
     let below = stored.iter().filter(|p| p.number < highest).map(|p| p.size).max();
     below.or_else(|| {
         // Only one part number: part 1 is the part size (or the whole file, if that small).
-        stored
-            .iter()
-            .find(|p| p.number == 1)
-            .map(|p| p.size.min(size).max(1))
+        stored.iter().find(|p| p.number == 1).map(|p| p.size.min(size).max(1))
     })
 }
 
