@@ -7,8 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -16,82 +15,10 @@ use haul_pipeline::config::HaulConfig;
 use haul_stages::deploy::{LocalDeployment, filter_policy, plan};
 use serde_json::Value;
 
-struct MiniStack {
-    url: String,
-    child: Child,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for MiniStack {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn python() -> String {
-    std::env::var("HAUL_PYTHON").unwrap_or_else(|_| "python3".into())
-}
-
-impl MiniStack {
-    fn start() -> Option<Self> {
-        let probe = Command::new(python()).args(["-c", "import ministack"]).output();
-        if !probe.as_ref().is_ok_and(|o| o.status.success()) {
-            let why = "MiniStack is not installed (pip install ministack==1.5.33)";
-            assert!(
-                std::env::var_os("HAUL_REQUIRE_INTEROP").is_none(),
-                "HAUL_REQUIRE_INTEROP is set but {why}"
-            );
-            eprintln!("skipping: {why}; set HAUL_REQUIRE_INTEROP=1 to make this a failure");
-            return None;
-        }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap()
-            .port();
-        let dir = tempfile::tempdir().unwrap();
-        let child = Command::new(python())
-            .args(["-m", "ministack"])
-            .env("BIND_HOST", "127.0.0.1")
-            .env("GATEWAY_PORT", port.to_string())
-            .env("AWS_ACCESS_KEY_ID", "test")
-            .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("S3_DATA_DIR", dir.path().join("s3"))
-            .env("STATE_DIR", dir.path().join("state"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "MiniStack did not listen on {port} within 60 s"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(MiniStack {
-            url: format!("http://127.0.0.1:{port}"),
-            child,
-            _dir: dir,
-        })
-    }
-
-    async fn sdk(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(&self.url)
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "test",
-                "test",
-                None,
-                None,
-                "ministack",
-            ))
-            .load()
-            .await
-    }
-}
+// The same harness as the end-to-end suites (haul-tests), compiled into this test.
+#[path = "../../tests/src/ministack.rs"]
+mod ministack;
+use ministack::MiniStack;
 
 fn config() -> HaulConfig {
     HaulConfig::from_toml(haul_stages::DEFAULT_CONFIG, "haul.toml").unwrap()
@@ -178,7 +105,7 @@ async fn deploy_local_creates_the_template_resources_and_a_second_run_changes_no
     expected.sort();
     assert_eq!(names, expected);
 
-    let sdk = ms.sdk().await;
+    let sdk = ms.sdk_config().await;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let sns = aws_sdk_sns::Client::new(&sdk);
     for p in &plans {
@@ -263,7 +190,7 @@ async fn deploy_local_creates_the_template_resources_and_a_second_run_changes_no
 async fn filter_policies_on_stores_the_routes_policies_and_off_clears_them() {
     let Some(ms) = MiniStack::start() else { return };
     let config = config();
-    let sdk = ms.sdk().await;
+    let sdk = ms.sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&sdk);
     let on = deploy(&ms, &["--filter-policies", "on"]);
     let subs = subscription_attributes(&sns, &on.objects_topic_arn).await;

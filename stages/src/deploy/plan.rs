@@ -2,6 +2,7 @@
 //! the SAM template and `haul deploy local`, so the two cannot disagree.
 
 use haul_pipeline::config::HaulConfig;
+use serde_json::{Value, json};
 
 use super::policy::{self, FilterPolicy, PolicyError};
 
@@ -133,6 +134,42 @@ pub fn logical_id(stage: &str) -> String {
             }
         })
         .collect()
+}
+
+/// The objects topic's access policy: S3 may publish the bucket's notifications to it.
+/// The arguments are ARNs, as strings (an emulator) or CloudFormation expressions (the
+/// template); `account` adds the template's `aws:SourceAccount` condition.
+pub fn objects_topic_policy(topic: Value, bucket_arn: Value, account: Option<Value>) -> Value {
+    let mut condition = json!({ "ArnLike": { "aws:SourceArn": bucket_arn } });
+    if let Some(account) = account {
+        condition["StringEquals"] = json!({ "aws:SourceAccount": account });
+    }
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowBucketNotifications",
+            "Effect": "Allow",
+            "Principal": { "Service": "s3.amazonaws.com" },
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": condition
+        }]
+    })
+}
+
+/// A stage queue's access policy: only the objects topic may send to it.
+pub fn stage_queue_policy(queue: Value, topic: Value) -> Value {
+    json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AllowObjectsTopic",
+            "Effect": "Allow",
+            "Principal": { "Service": "sns.amazonaws.com" },
+            "Action": "sqs:SendMessage",
+            "Resource": queue,
+            "Condition": { "ArnEquals": { "aws:SourceArn": topic } }
+        }]
+    })
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
 
 use super::LocalError;
+use crate::deploy::plan;
 
 /// The SDK clients for one endpoint.
 pub(super) struct Clients {
@@ -83,17 +84,7 @@ pub(super) async fn ensure_topic(c: &Clients, name: &str) -> Result<String, Loca
 
 /// Lets S3 publish the bucket's notifications to the topic (as the template's topic policy).
 pub(super) async fn allow_bucket_notifications(c: &Clients, topic_arn: &str, bucket: &str) -> Result<(), LocalError> {
-    let policy = json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AllowBucketNotifications",
-            "Effect": "Allow",
-            "Principal": { "Service": "s3.amazonaws.com" },
-            "Action": "sns:Publish",
-            "Resource": topic_arn,
-            "Condition": { "ArnLike": { "aws:SourceArn": format!("arn:aws:s3:::{bucket}") } }
-        }]
-    });
+    let policy = plan::objects_topic_policy(json!(topic_arn), json!(format!("arn:aws:s3:::{bucket}")), None);
     c.sns
         .set_topic_attributes()
         .topic_arn(topic_arn)
@@ -143,18 +134,7 @@ pub(super) async fn ensure_queue(
 
 /// The queue policy letting `topic_arn` deliver to `queue_arn`.
 pub(super) fn queue_policy(queue_arn: &str, topic_arn: &str) -> String {
-    json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "AllowObjectsTopic",
-            "Effect": "Allow",
-            "Principal": { "Service": "sns.amazonaws.com" },
-            "Action": "sqs:SendMessage",
-            "Resource": queue_arn,
-            "Condition": { "ArnEquals": { "aws:SourceArn": topic_arn } }
-        }]
-    })
-    .to_string()
+    plan::stage_queue_policy(json!(queue_arn), json!(topic_arn)).to_string()
 }
 
 /// Subscribes the queue to the topic with raw delivery and the policy, or updates the

@@ -5,7 +5,7 @@ use haul_pipeline::config::HaulConfig;
 use serde_json::{Map, Value, json};
 
 use super::storage::{bucket_arn, object_arn};
-use crate::deploy::plan::{DLQ_RETENTION_S, QUEUE_RETENTION_S, StagePlan};
+use crate::deploy::plan::{self, DLQ_RETENTION_S, QUEUE_RETENTION_S, StagePlan};
 
 /// `arn:...:iot:REGION:ACCOUNT:{resource}`.
 pub fn iot_arn(resource: &str) -> Value {
@@ -56,17 +56,10 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig, stage: &Stag
             "Type": "AWS::SQS::QueuePolicy",
             "Properties": {
                 "Queues": [{ "Ref": queue }],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "AllowObjectsTopic",
-                        "Effect": "Allow",
-                        "Principal": { "Service": "sns.amazonaws.com" },
-                        "Action": "sqs:SendMessage",
-                        "Resource": { "Fn::GetAtt": [queue, "Arn"] },
-                        "Condition": { "ArnEquals": { "aws:SourceArn": { "Ref": "ObjectsTopic" } } }
-                    }]
-                }
+                "PolicyDocument": plan::stage_queue_policy(
+                    json!({ "Fn::GetAtt": [queue, "Arn"] }),
+                    json!({ "Ref": "ObjectsTopic" }),
+                )
             }
         }),
     );

@@ -3,6 +3,8 @@
 use haul_pipeline::config::HaulConfig;
 use serde_json::{Map, Value, json};
 
+use crate::deploy::plan;
+
 /// The bucket's name: unique per account and region, as bucket names are global.
 pub const BUCKET_NAME: &str = "${NamePrefix}-${AWS::AccountId}-${AWS::Region}";
 
@@ -92,24 +94,13 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
             "Type": "AWS::SNS::TopicPolicy",
             "Properties": {
                 "Topics": [{ "Ref": "ObjectsTopic" }],
-                "PolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [{
-                        "Sid": "AllowBucketNotifications",
-                        "Effect": "Allow",
-                        "Principal": { "Service": "s3.amazonaws.com" },
-                        "Action": "sns:Publish",
-                        "Resource": { "Ref": "ObjectsTopic" },
-                        "Condition": {
-                            // The bucket's ARN from its name, not from the resource: the
-                            // bucket depends on this policy.
-                            "ArnLike": { "aws:SourceArn": {
-                                "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}")
-                            }},
-                            "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } }
-                        }
-                    }]
-                }
+                // The bucket's ARN from its name, not from the resource: the bucket depends
+                // on this policy.
+                "PolicyDocument": plan::objects_topic_policy(
+                    json!({ "Ref": "ObjectsTopic" }),
+                    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::{BUCKET_NAME}") }),
+                    Some(json!({ "Ref": "AWS::AccountId" })),
+                )
             }
         }),
     );
