@@ -7,7 +7,8 @@ use std::time::Duration;
 use haul_pipeline::prelude::*;
 
 /// Behaves according to the key: `retry` -> retryable error, `corrupt` -> permanent error,
-/// `panic` -> panics, `slow` -> sleeps 30 s, `artifact` -> returns an artifact; else succeeds.
+/// `panic` -> panics, `slow` -> sleeps 30 s, `linger` -> sleeps 5 s then succeeds, `artifact` ->
+/// returns an artifact; else succeeds.
 #[derive(Debug, Clone, Default)]
 pub struct Scripted {
     calls: Arc<AtomicUsize>,
@@ -39,6 +40,9 @@ impl Stage for Scripted {
         }
         if key.contains("slow") {
             tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+        if key.contains("linger") {
+            tokio::time::sleep(Duration::from_secs(5)).await;
         }
         let body = object.bytes(1 << 20).await?;
         let mut out = Output::json(serde_json::json!({ "key": key, "bytes": body.len(), "attempt": cx.attempt() }));

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
@@ -252,4 +253,132 @@ async fn uploads_reach_their_stages_once_poison_ends_in_the_dlq_and_test_events_
         checksum_dlq.messages.unwrap_or_default().is_empty(),
         "the TestEvent was acknowledged, not dead-lettered"
     );
+}
+
+const WORKER_CONFIG: &str = r#"
+[[routes]]
+stage = "scripted"
+suffixes = [".bin"]
+
+[stages.scripted]
+max_receive_count = 3
+"#;
+
+/// `haul worker` on its own: a slow object keeps its message invisible through heartbeats
+/// (processed once, though it takes longer than the visibility timeout), and a permanent
+/// failure is written as an error result and deleted, never retried nor dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_worker_extends_visibility_while_it_works_and_deletes_permanent_failures() {
+    let Some(ms) = MiniStack::start() else { return };
+    let sdk = ms.sdk_config().await;
+    let config = HaulConfig::from_toml(WORKER_CONFIG, "test").unwrap();
+    let deployment = deploy_local_with(&config, &LocalOptions::new(&ms.url), &sdk)
+        .await
+        .expect("resources");
+    let s3 = S3Store::from_config(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let scripted = Scripted::default();
+    let registry = haul_stages::registry().register(scripted.clone());
+    let queues = &deployment.stages["scripted"];
+    let pipeline = Arc::new(Pipeline::new(config.clone(), &registry, Arc::new(S3Store::from_config(&sdk))).unwrap());
+    // Two seconds of visibility against five seconds of work: without heartbeats the
+    // message would be received again while the first delivery is still running.
+    let options = WorkerOptions {
+        stage: Some("scripted".into()),
+        visibility: Duration::from_secs(2),
+        wait: Duration::from_secs(1),
+        retry_backoff: Duration::ZERO,
+        ..WorkerOptions::new(&queues.queue_url)
+    };
+    let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let shutdown = async move {
+        let _ = stop_rx.wait_for(|s| *s).await;
+    };
+    let stats = Arc::new(WorkerStats::default());
+    let worker = tokio::spawn(run(pipeline, sqs.clone(), options, stats.clone(), shutdown));
+
+    for name in ["linger.bin", "corrupt.bin"] {
+        s3.client()
+            .put_object()
+            .bucket(&deployment.bucket)
+            .key(format!("{PREFIX}{name}"))
+            .body(ByteStream::from_static(b"payload"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bucket = deployment.bucket.clone();
+    let result = |name: &str| format!("results/scripted/{PREFIX}{name}.json");
+    wait_until("both results", || {
+        let (s3, bucket) = (s3.client().clone(), bucket.clone());
+        let keys = [result("linger.bin"), result("corrupt.bin")];
+        async move {
+            for key in keys {
+                if s3.head_object().bucket(&bucket).key(&key).send().await.is_err() {
+                    return false;
+                }
+            }
+            true
+        }
+    })
+    .await;
+    // Longer than a visibility timeout more: a message not deleted would be back by now.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let _ = stop_tx.send(true);
+    worker.await.unwrap().unwrap();
+
+    assert_eq!(scripted.calls(), 2, "each object processed once");
+    let heartbeats = stats.heartbeats.load(Relaxed);
+    assert!(
+        heartbeats >= 2,
+        "visibility extended while the slow object ran: {heartbeats}"
+    );
+    // Every message received was deleted (the bucket's s3:TestEvent too), none retried.
+    let (received, deleted) = (stats.received.load(Relaxed), stats.deleted.load(Relaxed));
+    assert!(
+        received >= 2 && deleted == received,
+        "received {received}, deleted {deleted}"
+    );
+    assert_eq!(stats.retried.load(Relaxed), 0, "nothing retried");
+    let read = |key: String| {
+        let (s3, bucket) = (s3.client().clone(), bucket.clone());
+        async move {
+            let out = s3.get_object().bucket(&bucket).key(key).send().await.unwrap();
+            let bytes = out.body.collect().await.unwrap().into_bytes();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        }
+    };
+    let failed = read(result("corrupt.bin")).await;
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert!(
+        failed["error"]["message"].as_str().unwrap().contains("is corrupt"),
+        "{failed}"
+    );
+    assert_eq!(read(result("linger.bin")).await["outcome"], "succeeded");
+    for url in [&queues.queue_url, &queues.dlq_url] {
+        let attrs = sqs
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+            .send()
+            .await
+            .unwrap();
+        let count = |name: aws_sdk_sqs::types::QueueAttributeName| {
+            attrs
+                .attributes()
+                .and_then(|a| a.get(&name))
+                .cloned()
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages),
+            "0",
+            "{url} is empty"
+        );
+        assert_eq!(
+            count(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible),
+            "0",
+            "{url} has nothing in flight"
+        );
+    }
 }
