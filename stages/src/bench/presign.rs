@@ -27,16 +27,18 @@ pub struct PresignReport {
     pub requests_per_s: f64,
 }
 
-/// Starts a stack, connects `devices` devices, sends `per_device` requests from each.
-pub async fn run(devices: usize, per_device: usize, work: &std::path::Path) -> Result<PresignReport, BoxError> {
+/// Starts a stack (on `mqtt_url`'s broker, or the embedded one), connects `devices`
+/// devices, sends `per_device` requests from each.
+pub async fn run(
+    devices: usize,
+    per_device: usize,
+    mqtt_url: Option<String>,
+    work: &std::path::Path,
+) -> Result<PresignReport, BoxError> {
     let cfg = config("[presign]\nrate_limit = 1000000")?;
-    let stack = DevStack::start(
-        cfg,
-        &Registry::new().register(Discard),
-        DevOptions::new(&work.join("data")),
-        None,
-    )
-    .await?;
+    let mut options = DevOptions::new(&work.join("data"));
+    options.mqtt_url = mqtt_url;
+    let stack = DevStack::start(cfg, &Registry::new().register(Discard), options, None).await?;
     let broker = haul_device::options::BrokerUrl::parse(&stack.mqtt_url)?;
     let mut clients = Vec::with_capacity(devices);
     for i in 0..devices {

@@ -36,6 +36,13 @@ pub enum BenchCommand {
         json: bool,
     },
     /// Presign round trip over MQTT with many simulated devices: p50, p99, requests/s.
+    ///
+    /// The embedded broker (rumqttd) does not set TCP_NODELAY, so each QoS 1 request pays a
+    /// delayed ACK (about 40 ms on Linux); `--mqtt-url` measures through another broker.
+    #[command(after_help = "Examples:\n  \
+        haul bench presign --devices 100 --requests 20\n  \
+        mosquitto -c nodelay.conf &   # listener 1884 127.0.0.1, allow_anonymous true, set_tcp_nodelay true\n  \
+        haul bench presign --mqtt-url mqtt://127.0.0.1:1884")]
     Presign {
         /// Devices connected at once.
         #[arg(long, default_value_t = 100)]
@@ -43,6 +50,9 @@ pub enum BenchCommand {
         /// Requests per device, one after the other.
         #[arg(long, default_value_t = 20)]
         requests: usize,
+        /// Use this broker (mqtt://host:port, anonymous) instead of the embedded one.
+        #[arg(long, value_name = "URL")]
+        mqtt_url: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -123,9 +133,10 @@ pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
         BenchCommand::Presign {
             devices,
             requests,
+            mqtt_url,
             json,
         } => {
-            let report = bench::presign::run(devices, requests, temp.path()).await?;
+            let report = bench::presign::run(devices, requests, mqtt_url, temp.path()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
