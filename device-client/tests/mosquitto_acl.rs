@@ -82,11 +82,7 @@ async fn raw_client(
     mpsc::UnboundedReceiver<(String, Vec<u8>)>,
     mpsc::UnboundedReceiver<Vec<SubscribeReasonCode>>,
 ) {
-    let files = TlsFiles {
-        cert: Some(dir.join(format!("{name}.pem"))),
-        key: Some(dir.join(format!("{name}.key"))),
-        ca: Some(dir.join("ca.pem")),
-    };
+    let files = device_tls(dir, name);
     let mut opts = MqttOptions::new(name, "localhost", port);
     opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(
         mqtt_config(&files, None).unwrap(),
@@ -139,6 +135,15 @@ async fn next(rx: &mut mpsc::UnboundedReceiver<(String, Vec<u8>)>) -> (String, V
         .unwrap()
 }
 
+/// The certificate, key and CA of `name` made by `generate_dev_certs` in `dir`.
+fn device_tls(dir: &Path, name: &str) -> TlsFiles {
+    TlsFiles {
+        cert: Some(dir.join(format!("{name}.pem"))),
+        key: Some(dir.join(format!("{name}.key"))),
+        ca: Some(dir.join("ca.pem")),
+    }
+}
+
 fn mosquitto_available() -> bool {
     if Path::new(MOSQUITTO).exists() {
         return true;
@@ -173,14 +178,9 @@ async fn device_a_can_neither_publish_as_device_b_nor_read_b_responses() {
     );
 
     // Device B through the library: TLS client certificate, subscribed before publishing.
-    let files = TlsFiles {
-        cert: Some(dir.path().join("dev-b.pem")),
-        key: Some(dir.path().join("dev-b.key")),
-        ca: Some(dir.path().join("ca.pem")),
-    };
     let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-b")
         .unwrap()
-        .with_tls(files);
+        .with_tls(device_tls(dir.path(), "dev-b"));
     let b = MqttSession::connect(&opts).await.unwrap();
 
     // Device A (raw): tries B's topics, then its own as an ordering marker.
@@ -301,14 +301,9 @@ async fn a_session_reconnects_and_subscribes_again_after_the_broker_restarts() {
     let dir = tempfile::tempdir().unwrap();
     generate_dev_certs(dir.path(), &["dev-b", CLOUD], &["localhost"]).unwrap();
     let (broker, port) = start_mosquitto(dir.path());
-    let files = TlsFiles {
-        cert: Some(dir.path().join("dev-b.pem")),
-        key: Some(dir.path().join("dev-b.key")),
-        ca: Some(dir.path().join("ca.pem")),
-    };
     let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-b")
         .unwrap()
-        .with_tls(files);
+        .with_tls(device_tls(dir.path(), "dev-b"));
     let b = MqttSession::connect(&opts).await.unwrap();
     assert!(b.is_ready());
     drop(broker); // the broker dies; its sessions and subscriptions are gone (persistence false)
