@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the Lambda `bootstrap` under `cargo lambda watch` (cargo-lambda's emulation of the
-# Lambda Runtime API) and invokes its `checksum` handler with deploy/events/sqs-batch.json:
+# Runs the `haul` binary as Lambda runs it, under `cargo lambda watch` (cargo-lambda's
+# emulation of the Lambda Runtime API), and invokes its `checksum` handler with
+# deploy/events/sqs-batch.json:
 # one SQS message carrying an S3 notification, one that is not an event. The object is read
 # from the S3 endpoint of `haul dev`. Checks that the answer lists only the bad message in
 # batchItemFailures and that the result landed in the bucket.
@@ -16,7 +17,7 @@ export PATH="$VENV/bin:$PATH"
 command -v cargo-lambda >/dev/null || { echo "cargo-lambda is missing: run deploy/lint.sh first" >&2; exit 1; }
 TARGET="${CARGO_TARGET_DIR:-$PWD/target}"
 HAUL="${HAUL:-$TARGET/release/haul}"
-[ -x "$HAUL" ] || { echo "no haul binary at $HAUL: cargo build --release -p haul-stages --bin haul" >&2; exit 1; }
+[ -x "$HAUL" ] || { echo "no haul binary at $HAUL: cargo build --release -p haul" >&2; exit 1; }
 
 work="$(mktemp -d)"
 pids=()
@@ -50,15 +51,15 @@ dir="$data/haul-data/incoming/dev-1/2026/11/26/0f6c1a52-local"
 mkdir -p "$dir"
 printf 'hello lambda' >"$dir/hello lambda.bin"
 
-echo "cargo lambda watch: bootstrap, handler checksum, S3 at 127.0.0.1:$s3_port"
+echo "cargo lambda watch: haul, handler checksum, S3 at 127.0.0.1:$s3_port"
 cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --env-var "_HANDLER=checksum,AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port,AWS_REGION=us-east-1" \
-  --env-var "AWS_ACCESS_KEY_ID=haul-dev,AWS_SECRET_ACCESS_KEY=haul-dev-secret,HAUL_CONFIG=$PWD/haul.toml" \
-  -- -p haul-stages --bin bootstrap >"$work/watch.log" 2>&1 &
+  --env-var "AWS_ACCESS_KEY_ID=haul-dev,AWS_SECRET_ACCESS_KEY=haul-dev-secret,HAUL_CONFIG=$PWD/stages/haul/haul.toml" \
+  -- -p haul --bin haul >"$work/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$invoke_port" 600 || { cat "$work/watch.log" >&2; exit 1; }
 
-answer="$(cargo lambda invoke bootstrap --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+answer="$(cargo lambda invoke haul --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --data-file deploy/events/sqs-batch.json --output-format json)" || { cat "$work/watch.log" >&2; exit 1; }
 echo "answer: $answer"
 expected='{"batchItemFailures":[{"itemIdentifier":"9d2d6b1e-0002-4c3b-9a55-000000000002"}]}'

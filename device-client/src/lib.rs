@@ -15,8 +15,8 @@
 //!   |           haul/{d}/upload/result   <-- one UploadResult per stage
 //! ```
 //!
-//! [`contract`] holds the MQTT message types shared with the cloud; it is the only module
-//! without the `client` feature.
+//! [`contract`] (the crate `haul-contract`) holds the MQTT message types shared with the
+//! cloud.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -33,7 +33,7 @@
 
 #![forbid(unsafe_code)]
 
-pub mod contract;
+pub use haul_contract as contract;
 
 #[cfg(feature = "dev-certs")]
 pub mod certs;

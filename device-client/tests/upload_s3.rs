@@ -218,7 +218,7 @@ async fn a_rejected_request_is_a_permanent_error_with_its_reason() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_that_is_not_there_is_a_clear_connect_error() {
-    let port = common::broker::free_port();
+    let port = common::free_port();
     let opts = ConnectOptions::new(&format!("mqtt://127.0.0.1:{port}"), "dev-x")
         .unwrap()
         .with_connect_timeout(Duration::from_secs(5));

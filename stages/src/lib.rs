@@ -1,7 +1,9 @@
 //! # haul-stages
 //!
-//! haul's built-in stages, and the `haul` binary that assembles them with the framework
-//! exactly as a user assembles their own stages (see `examples/custom-stage`).
+//! haul's built-in stages. Each is a [`Stage`](haul_pipeline::Stage) in a folder of its own,
+//! depending on the framework core and its own libraries only; the `haul` binary
+//! (`stages/haul`) registers them with the application exactly as a user registers their
+//! own stages (see `examples/custom-stage`).
 //!
 //! | stage | input | output |
 //! |---|---|---|
@@ -13,25 +15,14 @@
 
 #![forbid(unsafe_code)]
 
-#[cfg(feature = "dev")]
-pub mod bench;
 pub mod checksum;
-pub mod cli;
-pub mod deploy;
-#[cfg(feature = "dev")]
-pub mod dev;
-pub mod device_result;
 pub mod heart_sound;
-pub mod lambda;
 pub mod mdf;
 pub mod plate;
-pub mod presign;
 pub mod records;
+pub mod samples;
 
 use haul_pipeline::Registry;
-
-/// The default configuration (`haul.toml` at the repository root), embedded in the binary.
-pub const DEFAULT_CONFIG: &str = include_str!("../../haul.toml");
 
 /// Every built-in stage.
 pub fn registry() -> Registry {

@@ -6,6 +6,7 @@
 
 mod heart_common;
 
+use haul_pipeline::ErrorClass;
 use haul_stages::heart_sound::{HeartSoundError, decode_file};
 use heart_common::{WavFormat, file, run, tone, write_wav};
 

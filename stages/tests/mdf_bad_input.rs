@@ -6,6 +6,7 @@
 use std::io::Cursor;
 
 use anyhow::Result;
+use haul_pipeline::ErrorClass;
 use haul_stages::mdf::write::{BlockWriter, ChannelSpec};
 use haul_stages::mdf::{MdfError, summarize};
 

@@ -7,6 +7,7 @@ mod plate_common;
 
 use std::io::Cursor;
 
+use haul_pipeline::ErrorClass;
 use haul_stages::plate::{Params, PlateDetector, PlateError};
 use image::{ImageEncoder, RgbImage};
 use plate_common::scenes::{SceneSpec, scene};

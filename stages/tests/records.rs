@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use anyhow::Result;
+use haul_pipeline::ErrorClass;
 use haul_stages::records::{RecordLayout, RecordsError, parse_file};
 
 const LAYOUT: &str = r#"

@@ -2,7 +2,6 @@
 //! stages with scripted behaviour.
 
 pub mod ministack;
-pub mod s3_endpoint;
 pub mod scripted;
 pub mod stack;
 

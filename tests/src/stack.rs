@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
+use haul_aws::S3Store;
+use haul_local::s3::{S3Server, ServerOptions};
 use haul_pipeline::config::HaulConfig;
-use haul_pipeline::local::s3::{S3Server, ServerOptions};
-use haul_stages::presign::Presigner;
+use haul_presign::Presigner;
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Access key of the test endpoint.
@@ -49,6 +50,23 @@ impl Cloud {
             presigner,
             config,
         }
+    }
+
+    /// An SDK configuration with this endpoint and `secret` as the secret key.
+    pub async fn sdk_config(&self, secret: &str) -> aws_config::SdkConfig {
+        aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.s3.url)
+            .region(aws_config::Region::new(self.config.storage.region.clone()))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                ACCESS_KEY, secret, None, None, "test",
+            ))
+            .load()
+            .await
+    }
+
+    /// An [`S3Store`] talking to this endpoint with valid credentials.
+    pub async fn store(&self) -> S3Store {
+        S3Store::from_config(&self.sdk_config(SECRET_KEY).await)
     }
 
     /// The path of an object in the data folder.

@@ -9,13 +9,12 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use aws_sdk_s3::primitives::ByteStream;
+use haul_aws::worker::{WorkerOptions, WorkerStats, run};
+use haul_aws::{S3Store, SnsResultSink};
+use haul_deploy::local::{LocalOptions, deploy_local_with};
 use haul_pipeline::Pipeline;
 use haul_pipeline::config::HaulConfig;
-use haul_pipeline::result::SnsResultSink;
-use haul_pipeline::store::S3Store;
-use haul_pipeline::worker::{WorkerOptions, WorkerStats, run};
-use haul_stages::deploy::local::{LocalOptions, deploy_local_with};
-use haul_stages::dev::payloads;
+use haul_stages::samples as payloads;
 use haul_tests::ministack::MiniStack;
 use haul_tests::scripted::Scripted;
 

@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use haul_device::progress::ProgressMode;
 use haul_device::{Client, ConnectOptions, ResultWait, UploadOptions};
+use haul_local::{DevOptions, DevStack};
 use haul_pipeline::config::HaulConfig;
-use haul_stages::dev::{DevOptions, DevStack, payloads};
+use haul_stages::samples as payloads;
 
 const CONFIG: &str = r#"
 [presign]

@@ -4,10 +4,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use haul_local::bus::{BusOptions, LocalBus};
+use haul_local::dlq::Dlq;
 use haul_pipeline::config::HaulConfig;
+use haul_pipeline::delivery::Backoff;
 use haul_pipeline::event::{ObjectEvent, notification_json};
-use haul_pipeline::local::bus::{BusOptions, LocalBus};
-use haul_pipeline::local::dlq::Dlq;
 use haul_pipeline::store::{FsStore, ObjectStore, PutBody};
 use haul_pipeline::{Pipeline, Registry};
 use haul_tests::scripted::Scripted;
@@ -21,8 +22,10 @@ fn bus(dir: &std::path::Path, stage: &Scripted) -> LocalBus {
     let store = Arc::new(FsStore::new(dir));
     let pipeline = Arc::new(Pipeline::new(config, &Registry::new().register(stage.clone()), store).unwrap());
     let options = BusOptions {
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
+        backoff: Backoff {
+            base: Duration::from_millis(10),
+            max: Duration::from_millis(50),
+        },
     };
     LocalBus::start(pipeline, Dlq::new(dir), options, None)
 }

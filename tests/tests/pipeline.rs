@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::SqsEvent;
+use haul_aws::lambda::handle_sqs_event;
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::event::{ObjectEvent, notification_json};
-use haul_pipeline::lambda::handle_sqs_event;
 use haul_pipeline::replay::{ReplayInput, backfill, replay};
 use haul_pipeline::result::ResultRecord;
 use haul_pipeline::store::{FsStore, ObjectStore, PutBody};

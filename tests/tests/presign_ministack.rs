@@ -5,7 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use haul_device::contract::{UploadPlan, UploadRequest, UploadResponse};
 use haul_pipeline::config::HaulConfig;
-use haul_stages::presign::Presigner;
+use haul_presign::Presigner;
 use haul_tests::ministack::{ACCESS_KEY, MiniStack, SECRET_KEY};
 use sha2::{Digest, Sha256};
 
@@ -28,7 +28,7 @@ async fn put(url: &str, headers: &[(String, String)], body: Vec<u8>) -> u16 {
 async fn ministack_enforces_the_presigned_url_the_same_way() {
     let Some(ms) = MiniStack::start() else { return };
     let sdk = ms.sdk_config().await;
-    let s3 = haul_pipeline::store::S3Store::from_config(&sdk);
+    let s3 = haul_aws::S3Store::from_config(&sdk);
     s3.client()
         .create_bucket()
         .bucket("haul-data")

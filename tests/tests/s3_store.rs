@@ -1,20 +1,19 @@
-//! The S3 store against a real S3-compatible endpoint (s3s, SigV4 enforced), and the
+//! The S3 store against the embedded S3-compatible endpoint (SigV4 enforced), and the
 //! pipeline running over it.
 
 use std::sync::Arc;
 
+use haul_aws::S3Store;
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::event::ObjectEvent;
-use haul_pipeline::store::{ObjectStore, PutBody, S3Store, StoreError};
+use haul_pipeline::store::{ObjectStore, PutBody, StoreError};
 use haul_pipeline::{Pipeline, Registry, RunOptions, Status};
-use haul_tests::s3_endpoint::S3Endpoint;
+use haul_tests::stack::Cloud;
 use tokio::io::AsyncReadExt;
 
-async fn endpoint() -> (tempfile::TempDir, S3Endpoint) {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("haul-data")).unwrap();
-    let endpoint = S3Endpoint::start(dir.path()).await.unwrap();
-    (dir, endpoint)
+/// The endpoint over a temporary folder with the bucket `haul-data`.
+async fn endpoint() -> ((), Cloud) {
+    ((), Cloud::start("").await)
 }
 
 #[tokio::test]

@@ -6,15 +6,12 @@ use std::time::{Duration, SystemTime};
 
 use base64::Engine;
 use haul_device::contract::*;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use haul_local::s3::{FolderS3, S3Server, ServerOptions};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use s3s::S3;
-use s3s::auth::SimpleAuth;
 use s3s::dto::{
     CompleteMultipartUploadInput, CompletedMultipartUpload, CompletedPart as S3Part, CreateMultipartUploadInput, ETag,
 };
-use s3s::service::S3ServiceBuilder;
-use s3s_fs::FileSystem;
 
 use super::s3::{BUCKET, Observed, S3Stats, presign, request};
 
@@ -23,7 +20,7 @@ use super::s3::{BUCKET, Observed, S3Stats, presign, request};
 pub struct CloudConfig {
     /// Files above this size get a multipart plan.
     pub multipart_threshold: u64,
-    /// Multipart part size (s3s-fs, like S3, refuses parts under 5 MiB but the last).
+    /// Multipart part size (the endpoint, like S3, refuses parts under 5 MiB but the last).
     pub part_size: u64,
     /// At most this many part URLs per plan (the device asks again for the rest).
     pub max_parts_per_plan: usize,
@@ -55,6 +52,7 @@ pub struct Cloud {
     pub mqtt_port: u16,
     pub root: tempfile::TempDir,
     pub stats: Arc<S3Stats>,
+    _s3: S3Server,
     pub requests: Arc<Mutex<Vec<UploadRequest>>>,
     pub completions: Arc<Mutex<Vec<UploadComplete>>>,
 }
@@ -62,7 +60,7 @@ pub struct Cloud {
 struct Shared {
     cfg: CloudConfig,
     endpoint: String,
-    fs: Arc<FileSystem>,
+    fs: Arc<FolderS3>,
     stats: Arc<S3Stats>,
     requests: Arc<Mutex<Vec<UploadRequest>>>,
     completions: Arc<Mutex<Vec<UploadComplete>>>,
@@ -73,11 +71,11 @@ struct Shared {
 impl Cloud {
     pub async fn start(cfg: CloudConfig) -> Cloud {
         let root = tempfile::tempdir().unwrap();
-        std::fs::create_dir(root.path().join(BUCKET)).unwrap();
-        let fs = Arc::new(FileSystem::new(root.path()).unwrap());
         let stats = Arc::new(S3Stats::default());
-        let endpoint = serve_s3(fs.clone(), stats.clone()).await;
-        let mqtt_port = super::broker::start();
+        let (s3, fs) = serve_s3(root.path(), stats.clone()).await;
+        let endpoint = s3.url.clone();
+        let broker = haul_local::broker::EmbeddedBroker::start(([127, 0, 0, 1], 0).into(), None).unwrap();
+        let mqtt_port = broker.addr.port();
         let mut opts = MqttOptions::new("haul-cloud", "127.0.0.1", mqtt_port);
         opts.set_max_packet_size(1 << 20, 1 << 20)
             .set_keep_alive(Duration::from_secs(30));
@@ -133,6 +131,7 @@ impl Cloud {
             mqtt_port,
             root,
             stats,
+            _s3: s3,
             requests: shared.requests.clone(),
             completions: shared.completions.clone(),
         }
@@ -144,25 +143,24 @@ impl Cloud {
     }
 }
 
-async fn serve_s3(fs: Arc<FileSystem>, stats: Arc<S3Stats>) -> String {
-    let mut builder = S3ServiceBuilder::new(Observed { fs, stats });
-    builder.set_auth(SimpleAuth::from_single(super::s3::ACCESS_KEY, super::s3::SECRET_KEY));
-    let service = builder.build();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((socket, _)) = listener.accept().await else {
-                continue;
-            };
-            let service = service.clone();
-            tokio::spawn(async move {
-                let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-                let _ = builder.serve_connection(TokioIo::new(socket), service).await;
-            });
-        }
-    });
-    format!("http://{addr}")
+async fn serve_s3(root: &std::path::Path, stats: Arc<S3Stats>) -> (S3Server, Arc<FolderS3>) {
+    let options = ServerOptions {
+        root: root.to_owned(),
+        bind: "127.0.0.1:0".parse().unwrap(),
+        access_key: super::s3::ACCESS_KEY.into(),
+        secret_key: super::s3::SECRET_KEY.into(),
+        region: super::s3::REGION.into(),
+        buckets: vec![BUCKET.into()],
+    };
+    let mut shared = None;
+    let server = S3Server::start_with(options, None, |fs| {
+        let fs = Arc::new(fs);
+        shared = Some(fs.clone());
+        Observed { fs, stats }
+    })
+    .await
+    .unwrap();
+    (server, shared.unwrap())
 }
 
 /// Publishes an UploadResult per configured stage for every stored object.

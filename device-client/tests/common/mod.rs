@@ -1,9 +1,9 @@
-//! A fake cloud for the device client's tests, made of real components: an s3s-fs S3
-//! endpoint that verifies SigV4 presigned URLs and SHA-256 checksums, an in-process rumqttd
-//! broker, and a presign responder on MQTT that plays the presign stage.
+//! A test cloud for the device client, made of real components: the embedded S3 endpoint
+//! and MQTT broker of `haul-local` (SigV4 presigned URLs and SHA-256 checksums verified),
+//! and a scripted presign responder on MQTT that plays the presign function and injects
+//! what it never does (expired URLs, plans cut to a few parts; see `s3.rs`).
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-pub mod broker;
 pub mod cloud;
 pub mod s3;
 
@@ -36,4 +36,12 @@ pub fn write_file(path: &std::path::Path, len: usize, seed: u64) -> Vec<u8> {
         .collect();
     std::fs::write(path, &data).unwrap();
     data
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
 }

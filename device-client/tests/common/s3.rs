@@ -1,5 +1,9 @@
-//! s3s-fs behind SigV4 (SimpleAuth), wrapped to count and observe PUTs, and a presigner
-//! built on aws-sigv4 that binds headers (content-length, checksum) into the signature.
+//! The embedded S3 endpoint of `haul-local` (SigV4, checksums verified), wrapped to count
+//! and observe PUTs and to inject faults (a part that is stored but never answered), and a
+//! presigner built on aws-sigv4 that binds headers (content-length, checksum) into the
+//! signature at a time the test chooses. The test cloud signs itself rather than through
+//! `haul-presign` because it must produce what the real presign function never does: URLs
+//! signed in the past (already expired) and plans cut to a few parts.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -10,9 +14,9 @@ use aws_credential_types::Credentials;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SignatureLocation, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use aws_smithy_runtime_api::client::identity::Identity;
+use haul_local::s3::FolderS3;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result};
-use s3s_fs::FileSystem;
 
 pub const ACCESS_KEY: &str = "haul-test-access";
 pub const SECRET_KEY: &str = "haul-test-secret-key-0123456789";
@@ -48,9 +52,9 @@ impl S3Stats {
     }
 }
 
-/// s3s-fs with counters.
+/// The embedded endpoint with counters.
 pub struct Observed {
-    pub fs: Arc<FileSystem>,
+    pub fs: Arc<FolderS3>,
     pub stats: Arc<S3Stats>,
 }
 

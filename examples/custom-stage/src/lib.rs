@@ -104,9 +104,20 @@ impl Stage for CsvStats {
             .collect();
         Output::serialize(&serde_json::json!({ "rows": row - 1, "columns": columns }))
     }
+
+    /// A day of readings every ten minutes, for `csv-stats demo`.
+    fn sample(&self) -> Option<Sample> {
+        let d = self.options.delimiter;
+        let mut csv = format!("minute{d}temp{d}humidity\n");
+        for i in 0..144u32 {
+            let temp = 18.0 + f64::from(i % 72) / 12.0;
+            csv.push_str(&format!("{}{d}{temp:.2}{d}{}\n", i * 10, 40 + i % 20));
+        }
+        Some(Sample::new("readings.csv", csv))
+    }
 }
 
-/// The stages of this crate, ready to hand to `haul_pipeline::cli::App`.
+/// The stages of this crate, ready to hand to `haul_app::App`.
 pub fn registry() -> Registry {
     Registry::new().register_with("csv-stats", |opts: CsvStatsOptions| Ok(CsvStats::new(opts)))
 }

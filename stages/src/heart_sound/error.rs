@@ -73,9 +73,9 @@ pub enum HeartSoundError {
     },
 }
 
-impl HeartSoundError {
+impl haul_pipeline::ErrorClass for HeartSoundError {
     /// True when retrying cannot help: the input itself is bad. Only I/O errors are retryable.
-    pub fn is_permanent(&self) -> bool {
+    fn is_permanent(&self) -> bool {
         !matches!(self, HeartSoundError::Io { .. })
     }
 }
@@ -83,6 +83,7 @@ impl HeartSoundError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
 
     #[test]
     fn only_io_errors_are_retryable() {

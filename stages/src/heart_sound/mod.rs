@@ -46,14 +46,6 @@ impl HeartSoundStage {
     }
 }
 
-fn stage_error(e: HeartSoundError) -> StageError {
-    if e.is_permanent() {
-        StageError::permanent(e)
-    } else {
-        StageError::retryable(e)
-    }
-}
-
 impl Stage for HeartSoundStage {
     fn name(&self) -> &str {
         "heart-sound"
@@ -70,12 +62,15 @@ impl Stage for HeartSoundStage {
             };
             Ok::<_, HeartSoundError>((analysis, plot))
         })
-        .await?
-        .map_err(stage_error)?;
+        .await??;
         let mut output = Output::serialize(&analysis)?;
         if let Some(png) = plot {
             output = output.with_artifact(Artifact::bytes("plot.png", "image/png", png));
         }
         Ok(output)
+    }
+
+    fn sample(&self) -> Option<Sample> {
+        Some(Sample::new("heart-72bpm.wav", crate::samples::heart_sound(72.0, 12.0)))
     }
 }

@@ -107,13 +107,15 @@ pub enum MdfError {
     },
 }
 
-impl MdfError {
+impl haul_pipeline::ErrorClass for MdfError {
     /// True when retrying cannot help: the input is corrupt or unsupported. I/O failures
     /// (reading the file, writing a CSV) are not permanent.
-    pub fn is_permanent(&self) -> bool {
+    fn is_permanent(&self) -> bool {
         !matches!(self, MdfError::Io(_) | MdfError::CsvWrite { .. })
     }
+}
 
+impl MdfError {
     /// The byte offset in the file that the error names, if any.
     pub fn offset(&self) -> Option<u64> {
         match self {
@@ -152,6 +154,7 @@ pub type Result<T> = std::result::Result<T, MdfError>;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
 
     #[test]
     fn content_errors_are_permanent_and_io_errors_are_not() {

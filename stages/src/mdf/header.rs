@@ -157,6 +157,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
     use std::io::Cursor;
 
     #[test]

@@ -42,17 +42,15 @@ impl Stage for MdfStage {
         std::fs::create_dir_all(&csv_dir).map_err(StageError::retryable)?;
         let (path, dir) = (file.path().to_owned(), csv_dir.clone());
         let summary = haul_pipeline::blocking(move || summarize_file(&path, Some(&dir))).await?;
-        let summary = summary.map_err(|e| {
-            if e.is_permanent() {
-                StageError::permanent(e)
-            } else {
-                StageError::retryable(e)
-            }
-        })?;
+        let summary = summary?;
         let mut output = Output::serialize(&summary)?;
         for name in &summary.csv_files {
             output = output.with_artifact(Artifact::file(name, "text/csv", csv_dir.join(name)));
         }
         Ok(output)
+    }
+
+    fn sample(&self) -> Option<Sample> {
+        Some(Sample::new("machine.mf4", crate::samples::mdf(4, 2000)))
     }
 }

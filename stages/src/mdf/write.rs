@@ -215,6 +215,13 @@ impl BlockWriter {
 /// seconds) and `channels` f64 channels `c0..`, `records` records in one DT block, streamed
 /// to disk. Values are cheap deterministic functions of the record index.
 pub fn write_f64_file(path: &Path, channels: u32, records: u64) -> std::io::Result<()> {
+    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
+    write_f64(&mut out, channels, records)?;
+    out.flush()
+}
+
+/// The file of [`write_f64_file`], written to `out`.
+pub fn write_f64(out: &mut impl Write, channels: u32, records: u64) -> std::io::Result<()> {
     let mut w = BlockWriter::new();
     let mut next = 0;
     for k in (0..channels).rev() {
@@ -246,7 +253,6 @@ pub fn write_f64_file(path: &Path, channels: u32, records: u64) -> std::io::Resu
     w.patch_link(dg, 2, dt_at);
     let mut meta = w.finish();
     meta.resize(dt_at as usize, 0);
-    let mut out = BufWriter::with_capacity(1 << 20, File::create(path)?);
     out.write_all(&meta)?;
     out.write_all(b"##DT\0\0\0\0")?;
     out.write_all(&(24 + records * u64::from(record)).to_le_bytes())?;
@@ -261,5 +267,5 @@ pub fn write_f64_file(path: &Path, channels: u32, records: u64) -> std::io::Resu
         }
         out.write_all(&row)?;
     }
-    out.flush()
+    Ok(())
 }

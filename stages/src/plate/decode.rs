@@ -243,6 +243,7 @@ fn orient_gray(g: Gray, o: Orientation) -> Gray {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
         let img = RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, 90]));

@@ -247,6 +247,7 @@ fn merge(cascade: Vec<PlateBox>, classical: Vec<PlateBox>, max: usize) -> Vec<Pl
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
 
     #[test]
     fn merge_marks_agreement_and_appends_new_places() {

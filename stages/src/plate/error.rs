@@ -67,10 +67,10 @@ pub enum PlateError {
     },
 }
 
-impl PlateError {
+impl haul_pipeline::ErrorClass for PlateError {
     /// True when retrying the same input cannot succeed (bad image, bad
     /// cascade, bad parameter); false for I/O errors, which may be transient.
-    pub fn is_permanent(&self) -> bool {
+    fn is_permanent(&self) -> bool {
         match self {
             PlateError::Io { source, .. } => matches!(
                 source.kind(),
@@ -79,7 +79,9 @@ impl PlateError {
             _ => true,
         }
     }
+}
 
+impl PlateError {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         PlateError::Io {
             path: path.into(),
@@ -98,6 +100,7 @@ impl PlateError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
 
     #[test]
     fn image_errors_are_permanent_and_transient_io_is_not() {

@@ -50,14 +50,6 @@ impl PlateStage {
     }
 }
 
-fn stage_error(e: PlateError) -> StageError {
-    if e.is_permanent() {
-        StageError::permanent(e)
-    } else {
-        StageError::retryable(e)
-    }
-}
-
 impl Stage for PlateStage {
     fn name(&self) -> &str {
         "plate"
@@ -71,12 +63,15 @@ impl Stage for PlateStage {
             let artifacts = detector.artifacts(&detection)?;
             Ok::<_, PlateError>((detection, artifacts))
         })
-        .await?
-        .map_err(stage_error)?;
+        .await??;
         let mut output = Output::serialize(&detection)?;
         for (name, content_type, bytes) in artifacts {
             output = output.with_artifact(haul_pipeline::Artifact::bytes(name, content_type, bytes));
         }
         Ok(output)
+    }
+
+    fn sample(&self) -> Option<Sample> {
+        Some(Sample::new("street-camera.jpg", crate::samples::plate_photo()))
     }
 }

@@ -73,10 +73,10 @@ pub enum RecordsError {
     },
 }
 
-impl RecordsError {
+impl haul_pipeline::ErrorClass for RecordsError {
     /// True when retrying cannot help (corrupt input or a wrong layout); I/O errors are not
     /// permanent.
-    pub fn is_permanent(&self) -> bool {
+    fn is_permanent(&self) -> bool {
         !matches!(self, RecordsError::Io(_) | RecordsError::CsvWrite { .. })
     }
 }
@@ -84,6 +84,7 @@ impl RecordsError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use haul_pipeline::ErrorClass;
 
     #[test]
     fn input_errors_are_permanent() {

@@ -6,12 +6,14 @@ mod error;
 mod layout;
 mod output;
 mod parse;
+mod sample;
 mod value;
 
 pub use error::RecordsError;
 pub use layout::{Crc32Mode, Endian, FieldSpec, FieldType, Magic, OnCrcMismatch, RecordLayout};
 pub use output::{FieldSummary, HeaderValue, RecordsSummary};
 pub use parse::{parse_file, parse_reader};
+pub use sample::sample_file;
 
 use haul_pipeline::prelude::*;
 
@@ -39,13 +41,42 @@ impl Stage for RecordsStage {
         let csv = cx.scratch_dir().join("records.csv");
         let (path, out, layout) = (file.path().to_owned(), csv.clone(), self.layout.clone());
         let summary = haul_pipeline::blocking(move || parse_file(&path, &layout, &out)).await?;
-        let summary = summary.map_err(|e| {
-            if e.is_permanent() {
-                StageError::permanent(e)
-            } else {
-                StageError::retryable(e)
-            }
-        })?;
+        let summary = summary?;
         Ok(Output::serialize(&summary)?.with_artifact(Artifact::file("records.csv", "text/csv", csv)))
+    }
+
+    fn sample(&self) -> Option<Sample> {
+        Some(Sample::new("sensor-log.rec", sample_file(&self.layout, 600)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_sample_of_a_layout_parses_with_that_layout() {
+        let layout: RecordLayout = toml::from_str(
+            r#"
+            magic = [0xCA, 0xFE]
+            endian = "big"
+            count_field = "n"
+            crc32 = "file"
+            header = [{ name = "n", type = "u16" }, { name = "id", type = "bytes", len = 4 }]
+            fields = [{ name = "t", type = "u32" }, { name = "x", type = "i16", scale = 0.5 }, { type = "pad", len = 1 }]
+            "#,
+        )
+        .unwrap();
+        let stage = RecordsStage::new(layout.clone()).unwrap();
+        let sample = Stage::sample(&stage).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let summary = parse_reader(
+            &sample.bytes[..],
+            sample.bytes.len() as u64,
+            &layout,
+            &dir.path().join("o.csv"),
+        )
+        .unwrap();
+        assert_eq!(summary.records, 600);
     }
 }

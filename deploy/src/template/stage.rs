@@ -1,0 +1,169 @@
+//! Per stage: the queue and its dead-letter queue, the filtered subscription, the Lambda
+//! function with its least-privilege policy, and the dead-letter alarm.
+
+use haul_pipeline::config::HaulConfig;
+use serde_json::{Map, Value, json};
+
+use super::storage::{bucket_arn, object_arn};
+use crate::plan::{self, DLQ_RETENTION_S, QUEUE_RETENTION_S, StagePlan};
+
+/// `arn:...:iot:REGION:ACCOUNT:{resource}`.
+pub fn iot_arn(resource: &str) -> Value {
+    json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:iot:${{AWS::Region}}:${{AWS::AccountId}}:{resource}") })
+}
+
+/// Adds the resources of one stage.
+pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig, stage: &StagePlan) {
+    let (id, name) = (&stage.id, &stage.name);
+    let queue = format!("{id}Queue");
+    let dlq = format!("{id}DeadLetterQueue");
+    let queue_policy = format!("{id}QueuePolicy");
+    resources.insert(
+        dlq.clone(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            // Queues hold only events; the objects stay in the bucket.
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": { "Fn::Sub": format!("${{NamePrefix}}-{name}-dlq") },
+                "MessageRetentionPeriod": DLQ_RETENTION_S,
+                "SqsManagedSseEnabled": true
+            }
+        }),
+    );
+    resources.insert(
+        queue.clone(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": { "Fn::Sub": format!("${{NamePrefix}}-{name}") },
+                "VisibilityTimeout": stage.visibility_timeout_s,
+                "MessageRetentionPeriod": QUEUE_RETENTION_S,
+                "SqsManagedSseEnabled": true,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": { "Fn::GetAtt": [dlq, "Arn"] },
+                    "maxReceiveCount": stage.max_receive_count
+                }
+            }
+        }),
+    );
+    resources.insert(
+        queue_policy.clone(),
+        json!({
+            "Type": "AWS::SQS::QueuePolicy",
+            "Properties": {
+                "Queues": [{ "Ref": queue }],
+                "PolicyDocument": plan::stage_queue_policy(
+                    json!({ "Fn::GetAtt": [queue, "Arn"] }),
+                    json!({ "Ref": "ObjectsTopic" }),
+                )
+            }
+        }),
+    );
+    resources.insert(format!("{id}Subscription"), subscription(stage, &queue, &queue_policy));
+    resources.insert(format!("{id}Function"), function(config, stage, &queue));
+    resources.insert(
+        format!("{id}DeadLetterAlarm"),
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": { "Fn::Sub": format!("${{NamePrefix}}-{name}-dlq-not-empty") },
+                "AlarmDescription": format!(
+                    "Events of stage {name} failed {} times and wait in its dead-letter queue.",
+                    stage.max_receive_count
+                ),
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": [dlq, "QueueName"] } }],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] }
+            }
+        }),
+    );
+}
+
+fn subscription(stage: &StagePlan, queue: &str, queue_policy: &str) -> Value {
+    let mut properties = json!({
+        "TopicArn": { "Ref": "ObjectsTopic" },
+        "Protocol": "sqs",
+        "Endpoint": { "Fn::GetAtt": [queue, "Arn"] },
+        "RawMessageDelivery": true
+    });
+    if let Some(policy) = &stage.filter.policy {
+        properties["FilterPolicyScope"] = json!("MessageBody");
+        properties["FilterPolicy"] = policy.clone();
+    }
+    json!({
+        "Type": "AWS::SNS::Subscription",
+        // SNS delivers as soon as the subscription exists: the queue must accept it.
+        "DependsOn": queue_policy,
+        "Properties": properties
+    })
+}
+
+fn function(config: &HaulConfig, stage: &StagePlan, queue: &str) -> Value {
+    let (name, incoming) = (&stage.name, &config.storage.incoming_prefix);
+    let results = format!("{}{name}/", config.storage.results_prefix);
+    json!({
+        "Type": "AWS::Serverless::Function",
+        "Metadata": { "BuildMethod": "makefile" },
+        "Properties": {
+            "FunctionName": { "Fn::Sub": format!("${{NamePrefix}}-{name}") },
+            "Description": format!("haul stage {name}: processes the uploads its routes select."),
+            "Handler": name,
+            "Timeout": stage.function_timeout_s,
+            "Events": { "Queue": {
+                "Type": "SQS",
+                "Properties": {
+                    "Queue": { "Fn::GetAtt": [queue, "Arn"] },
+                    "BatchSize": { "Ref": "BatchSize" },
+                    "FunctionResponseTypes": ["ReportBatchItemFailures"]
+                }
+            }},
+            "Policies": [{ "Version": "2012-10-17", "Statement": [
+                {
+                    "Sid": "ReadUploads",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": object_arn(&format!("{incoming}*"))
+                },
+                {
+                    "Sid": "ReadWriteOwnResults",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:PutObject"],
+                    "Resource": object_arn(&format!("{results}*"))
+                },
+                {
+                    // S3 answers 404 for a missing key only to a caller that may list the
+                    // bucket (else 403). Its existence check carries no prefix, hence
+                    // IfExists; explicit listings must stay under the stage's results.
+                    "Sid": "ListOwnResults",
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": bucket_arn(),
+                    "Condition": { "StringLikeIfExists": { "s3:prefix": [results.clone(), format!("{results}*")] } }
+                },
+                {
+                    "Sid": "PublishResults",
+                    "Effect": "Allow",
+                    "Action": ["sns:Publish"],
+                    "Resource": { "Ref": "ResultsTopic" }
+                },
+                {
+                    "Sid": "TellDevices",
+                    "Effect": "Allow",
+                    "Action": ["iot:Publish"],
+                    "Resource": iot_arn("topic/haul/*/upload/result")
+                }
+            ]}]
+        }
+    })
+}

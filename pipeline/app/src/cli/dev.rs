@@ -1,0 +1,169 @@
+//! `haul dev`, `haul dev certs`, `haul demo`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use haul_local::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DEV_SECRET_KEY, DevOptions, DevStack, demo};
+use haul_pipeline::BoxError;
+
+use super::{App, GlobalArgs};
+
+/// `haul dev`: the local stack.
+#[derive(Debug, Args)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:
+  haul dev                                   # S3 on 127.0.0.1:9000, MQTT on 127.0.0.1:1883, data in ./haul-data
+  haul dev certs --device dev-1 --out certs  # a dev CA, broker and device certificates
+  haul dev --tls certs                       # the broker speaks TLS and requires device certificates
+  haul dev --mqtt-url mqtts://broker:8883 --tls certs   # use an external broker (Mosquitto with an ACL)"
+)]
+pub struct DevArgs {
+    #[command(subcommand)]
+    /// `certs`, or none to run the stack.
+    pub command: Option<DevCommand>,
+    #[command(flatten)]
+    /// Options of the running stack.
+    pub run: DevRunArgs,
+}
+
+/// Options of the running stack.
+#[derive(Debug, Args)]
+pub struct DevRunArgs {
+    /// Data folder: one sub-folder per bucket; `.haul/` holds metadata, uploads in progress and the DLQ.
+    #[arg(long, default_value = "haul-data", value_name = "DIR")]
+    pub data: PathBuf,
+    /// S3 endpoint address (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub s3_addr: SocketAddr,
+    /// Embedded MQTT broker address (port 0: any free port).
+    #[arg(long, default_value = "127.0.0.1:1883")]
+    pub mqtt_addr: SocketAddr,
+    /// Use this broker instead of the embedded one (mqtt://host:port or mqtts://host:port).
+    #[arg(long, value_name = "URL")]
+    pub mqtt_url: Option<String>,
+    /// Certificates from `haul dev certs`: TLS with client certificates on the broker.
+    #[arg(long, value_name = "DIR")]
+    pub tls: Option<PathBuf>,
+    /// S3 access key devices and tools sign with.
+    #[arg(long, env = "HAUL_DEV_ACCESS_KEY", default_value = DEV_ACCESS_KEY)]
+    pub access_key: String,
+    /// Its secret.
+    #[arg(long, env = "HAUL_DEV_SECRET_KEY", default_value = DEV_SECRET_KEY)]
+    pub secret_key: String,
+}
+
+/// `haul dev` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Make a dev CA, a broker certificate for localhost and 127.0.0.1, and a client
+    /// certificate per device (CN = device name), plus one for the cloud side.
+    Certs {
+        /// Device names (the MQTT client ids); repeatable.
+        #[arg(long = "device", required = true, value_name = "NAME")]
+        devices: Vec<String>,
+        /// Output folder (an existing CA there is reused).
+        #[arg(long, default_value = "haul-certs", value_name = "DIR")]
+        out: PathBuf,
+    },
+}
+
+/// `haul demo`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  haul demo                  # each stage's sample; prints each result, exits 0 when all answered\n  haul demo log.csv          # your own file"
+)]
+pub struct DemoArgs {
+    /// Files to upload [default: each routed stage's generated sample].
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Keep the data folder here instead of a temporary one.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+/// Runs `haul dev`.
+pub async fn dev(app: &App, global: &GlobalArgs, args: DevArgs) -> Result<ExitCode, BoxError> {
+    if let Some(DevCommand::Certs { devices, out }) = args.command {
+        return certs(&devices, &out);
+    }
+    let (config, origin) = app.load_config(global)?;
+    let a = args.run;
+    let options = DevOptions {
+        s3_bind: a.s3_addr,
+        mqtt_bind: a.mqtt_addr,
+        mqtt_url: a.mqtt_url,
+        tls_dir: a.tls.clone(),
+        access_key: a.access_key,
+        secret_key: a.secret_key,
+        ..DevOptions::new(&a.data)
+    };
+    let stack = DevStack::start(config, app.registry(), options, None).await?;
+    print_banner(&stack, &origin, a.tls.as_deref());
+    tokio::signal::ctrl_c().await?;
+    eprintln!(
+        "haul dev: stopping ({} deliveries in flight are queued again at the next start)",
+        stack.bus.in_flight()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
+    let c = &stack.config;
+    let o = &stack.options;
+    println!("haul dev is running (Ctrl-C to stop); config: {origin}");
+    println!(
+        "  S3 endpoint  {}  access key {}  secret {}  region {}  bucket {}",
+        stack.s3.url, o.access_key, o.secret_key, c.storage.region, c.storage.bucket
+    );
+    println!(
+        "  MQTT broker  {}{}",
+        stack.mqtt_url,
+        if stack.broker.is_some() { " (embedded)" } else { "" }
+    );
+    println!(
+        "  data         {}  (objects; {} results; .haul/dlq dead letters)",
+        o.data.display(),
+        c.storage.results_prefix
+    );
+    println!("\nTry a device:");
+    let tls_args = tls
+        .map(|d| format!(" --cert {0}/dev-1.pem --key {0}/dev-1.key --ca {0}/ca.pem", d.display()))
+        .unwrap_or_default();
+    println!(
+        "  cargo run --release -p haul-device -- upload --mqtt-url {}{tls_args} --device dev-1 --wait-result FILE",
+        stack.mqtt_url
+    );
+    println!("Or inspect the bucket:");
+    println!(
+        "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls --recursive s3://{}/",
+        o.access_key, o.secret_key, stack.s3.url, c.storage.bucket
+    );
+}
+
+fn certs(devices: &[String], out: &std::path::Path) -> Result<ExitCode, BoxError> {
+    let mut names: Vec<&str> = devices.iter().map(String::as_str).collect();
+    if !names.contains(&CLOUD_CLIENT_ID) {
+        names.push(CLOUD_CLIENT_ID);
+    }
+    let certs = haul_device::generate_dev_certs(out, &names, &["localhost", "127.0.0.1"])?;
+    println!("dev CA      {}", certs.ca_cert.display());
+    println!(
+        "broker      {} {}",
+        certs.server_cert.display(),
+        certs.server_key.display()
+    );
+    for (device, cert, key) in &certs.devices {
+        println!("{device:<11} {} {}", cert.display(), key.display());
+    }
+    println!("\nStart the stack with TLS: haul dev --tls {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `haul demo`.
+pub async fn demo(app: &App, global: &GlobalArgs, args: DemoArgs) -> Result<ExitCode, BoxError> {
+    let (config, _) = app.load_config(global)?;
+    demo::run(config, app.registry(), args.files, args.keep).await
+}

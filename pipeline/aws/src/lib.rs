@@ -1,0 +1,61 @@
+//! # haul-aws
+//!
+//! haul on AWS: where the framework core meets the AWS SDK.
+//!
+//! - [`S3Store`]: objects in S3 (or any S3-compatible endpoint), streamed.
+//! - [`SnsResultSink`]: each result to the results topic; [`iot`]: each result to its
+//!   device through the IoT data plane.
+//! - [`lambda`]: the SQS batch adapter with `ReportBatchItemFailures`.
+//! - [`worker`]: `haul worker`, an SQS long-poller with visibility heartbeats.
+//!
+//! All three queue runtimes decide what to do with a message through
+//! [`haul_pipeline::delivery`].
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod iot;
+pub mod lambda;
+mod s3_store;
+mod sns_sink;
+pub mod worker;
+
+pub use s3_store::{S3Settings, S3Store};
+pub use sns_sink::SnsResultSink;
+
+/// The AWS configuration of a runtime: credentials from the default chain (environment,
+/// profile, SSO, container or instance role), the configuration's `region`, and `endpoint`
+/// (an emulator) when given; without one `AWS_ENDPOINT_URL` still applies.
+pub async fn sdk_config(region: &str, endpoint: Option<&str>) -> aws_config::SdkConfig {
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region.to_owned()));
+    if let Some(endpoint) = endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+/// The result sinks of an AWS runtime: the results SNS topic when `results_topic_arn` is
+/// given, and the devices through IoT Core when `iot_endpoint` (the `iot:Data-ATS` host) is.
+pub fn result_sinks(
+    sdk: &aws_config::SdkConfig,
+    config: &haul_pipeline::config::HaulConfig,
+    results_topic_arn: Option<&str>,
+    iot_endpoint: Option<&str>,
+) -> Vec<std::sync::Arc<dyn haul_pipeline::ResultSink>> {
+    let mut sinks: Vec<std::sync::Arc<dyn haul_pipeline::ResultSink>> = Vec::new();
+    if let Some(host) = iot_endpoint {
+        let publisher = iot::IotPublisher::new(sdk, host);
+        sinks.push(std::sync::Arc::new(iot::IotResultSink::new(
+            publisher,
+            &config.storage.incoming_prefix,
+        )));
+    }
+    if let Some(arn) = results_topic_arn {
+        sinks.push(std::sync::Arc::new(SnsResultSink::new(
+            aws_sdk_sns::Client::new(sdk),
+            arn,
+        )));
+    }
+    sinks
+}

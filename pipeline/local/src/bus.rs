@@ -1,0 +1,243 @@
+//! The local topic and queues: S3 notifications fan out to one queue per routed stage (one
+//! message per object, as S3 sends them); each queue runs its stage with the stage's
+//! concurrency, decides what to do with each message as SQS runtimes do
+//! ([`deliver`]), retries after a [`Backoff`], and after `max_receive_count` deliveries
+//! moves the message and its last error to the [`Dlq`].
+//!
+//! Queues live in memory. A restart loses nothing: [`LocalBus::recover`] queues again every
+//! object under the incoming prefix that has no result and no dead letter (the bucket
+//! folder is the source of truth; deduplication makes a second run of a done object a
+//! no-op).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{Notify, mpsc};
+
+use haul_pipeline::delivery::{Backoff, deliver};
+use haul_pipeline::event::{EnvelopeError, ObjectEvent, notification_json, parse_str};
+use haul_pipeline::result::result_key;
+use haul_pipeline::store::StoreError;
+use haul_pipeline::{Pipeline, RecordOutcome};
+
+use crate::dlq::Dlq;
+
+/// Queue settings.
+#[derive(Debug, Clone)]
+pub struct BusOptions {
+    /// Delay before the second delivery (doubled for each further one) and the longest.
+    pub backoff: Backoff,
+}
+
+impl Default for BusOptions {
+    fn default() -> Self {
+        Self {
+            backoff: Backoff {
+                base: Duration::from_secs(1),
+                max: Duration::from_secs(60),
+            },
+        }
+    }
+}
+
+/// A queued message: the notification of one object, and which delivery it is.
+struct Delivery {
+    event: ObjectEvent,
+    body: String,
+    attempt: u32,
+}
+
+/// Told about every finished delivery (tests, `haul demo` progress).
+pub type OutcomeListener = mpsc::UnboundedSender<RecordOutcome>;
+
+struct Shared {
+    pipeline: Arc<Pipeline>,
+    dlq: Dlq,
+    options: BusOptions,
+    in_flight: AtomicUsize,
+    idle: Notify,
+    listener: Option<OutcomeListener>,
+}
+
+/// The running topic and queues.
+pub struct LocalBus {
+    shared: Arc<Shared>,
+    queues: BTreeMap<String, mpsc::UnboundedSender<Delivery>>,
+}
+
+impl LocalBus {
+    /// Starts one queue worker per built stage.
+    pub fn start(pipeline: Arc<Pipeline>, dlq: Dlq, options: BusOptions, listener: Option<OutcomeListener>) -> Self {
+        let shared = Arc::new(Shared {
+            pipeline: pipeline.clone(),
+            dlq,
+            options,
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
+            listener,
+        });
+        let mut queues = BTreeMap::new();
+        for stage in pipeline.stage_names() {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tokio::spawn(run_queue(shared.clone(), stage.to_owned(), tx.clone(), rx));
+            queues.insert(stage.to_owned(), tx);
+        }
+        Self { shared, queues }
+    }
+
+    /// Publishes an S3 notification: each object goes to the queue of every stage whose
+    /// route matches its key and size. Returns the number of deliveries queued.
+    pub fn publish(&self, notification: &str) -> Result<usize, EnvelopeError> {
+        let parsed = parse_str(notification)?;
+        let mut queued = 0;
+        for event in parsed.events {
+            queued += self.enqueue(&event, |_| true);
+        }
+        Ok(queued)
+    }
+
+    fn enqueue(&self, event: &ObjectEvent, keep: impl Fn(&str) -> bool) -> usize {
+        let router = self.shared.pipeline.router();
+        let mut queued = 0;
+        for route in router.candidates(&event.key, event.size) {
+            let Some(queue) = self.queues.get(&route.stage) else {
+                continue;
+            };
+            if !keep(&route.stage) {
+                continue;
+            }
+            self.shared.in_flight.fetch_add(1, Ordering::SeqCst);
+            let region = &self.shared.pipeline.config().storage.region;
+            let delivery = Delivery {
+                event: event.clone(),
+                body: notification_json(std::slice::from_ref(event), region),
+                attempt: 1,
+            };
+            if queue.send(delivery).is_err() {
+                self.shared.finish();
+            } else {
+                queued += 1;
+            }
+        }
+        queued
+    }
+
+    /// Queues every object under `prefix` in `bucket` that has no result and no dead
+    /// letter for a stage it routes to. Returns the number of deliveries queued.
+    pub async fn recover(&self, bucket: &str, prefix: &str) -> Result<usize, StoreError> {
+        let pipeline = &self.shared.pipeline;
+        let config = pipeline.config();
+        let results_bucket = config.storage.results_bucket.as_deref().unwrap_or(bucket);
+        let mut queued = 0;
+        let mut next = None;
+        loop {
+            let page = pipeline.store().list_page(bucket, prefix, next).await?;
+            for object in &page.objects {
+                let event = ObjectEvent::synthesized(bucket, &object.key, Some(object.size), object.etag.clone());
+                let mut pending = Vec::new();
+                for route in pipeline.router().candidates(&object.key, Some(object.size)) {
+                    let key = result_key(&config.storage.results_prefix, &route.stage, &object.key);
+                    let done = pipeline.store().head(results_bucket, &key).await.is_ok();
+                    if !done && !self.shared.dlq.contains(&route.stage, bucket, &object.key) {
+                        pending.push(route.stage.clone());
+                    }
+                }
+                queued += self.enqueue(&event, |stage| pending.iter().any(|s| s == stage));
+            }
+            next = page.next;
+            if next.is_none() {
+                return Ok(queued);
+            }
+        }
+    }
+
+    /// Deliveries queued, running or waiting for a retry.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Waits until nothing is queued, running or waiting for a retry.
+    pub async fn wait_idle(&self) {
+        loop {
+            let notified = self.shared.idle.notified();
+            if self.in_flight() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+impl Shared {
+    fn finish(&self) {
+        if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
+async fn run_queue(
+    shared: Arc<Shared>,
+    stage: String,
+    requeue: mpsc::UnboundedSender<Delivery>,
+    mut rx: mpsc::UnboundedReceiver<Delivery>,
+) {
+    while let Some(delivery) = rx.recv().await {
+        let (shared, stage, requeue) = (shared.clone(), stage.clone(), requeue.clone());
+        // The pipeline's per-stage semaphore bounds how many run at once.
+        tokio::spawn(async move { deliver_one(shared, stage, requeue, delivery).await });
+    }
+}
+
+async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::UnboundedSender<Delivery>, delivery: Delivery) {
+    let delivered = deliver(&shared.pipeline, &delivery.body, delivery.attempt, Some(&stage)).await;
+    let reason = delivered.retry_reason();
+    for outcome in delivered.outcomes {
+        if let Some(listener) = &shared.listener {
+            let _ = listener.send(outcome);
+        }
+    }
+    if delivered.disposition.is_done() {
+        shared.finish();
+        return;
+    }
+    let max = shared
+        .pipeline
+        .stage(&stage)
+        .map_or(1, |s| s.settings.max_receive_count);
+    let error = reason.unwrap_or_else(|| "retry".to_owned());
+    if delivery.attempt >= max {
+        dead_letter(&shared, &stage, &delivery, &error).await;
+        shared.finish();
+        return;
+    }
+    let delay = shared.options.backoff.delay(delivery.attempt);
+    tracing::info!(stage, key = %delivery.event.key, attempt = delivery.attempt, delay_ms = delay.as_millis() as u64, %error, "Delivery failed, retrying.");
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let next = Delivery {
+            attempt: delivery.attempt + 1,
+            ..delivery
+        };
+        if requeue.send(next).is_err() {
+            shared.finish();
+        }
+    });
+}
+
+async fn dead_letter(shared: &Shared, stage: &str, delivery: &Delivery, error: &str) {
+    let region = &shared.pipeline.config().storage.region;
+    let key = &delivery.event.key;
+    match shared
+        .dlq
+        .put(stage, &delivery.event, delivery.attempt, error, region)
+        .await
+    {
+        Ok(path) => {
+            tracing::warn!(stage, %key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ.")
+        }
+        Err(e) => tracing::error!(stage, %key, error = %e, "Event could not be written to the DLQ."),
+    }
+}

@@ -1,0 +1,32 @@
+//! # haul-local
+//!
+//! haul's local stack: everything `dev` and `demo` run in one process, with no external
+//! service, for any binary's stages.
+//!
+//! ```text
+//! device --MQTT--> broker (rumqttd) --> presign responder --> presigned URL
+//! device --HTTP PUT--> s3 (s3s over a folder, SigV4) --S3 notification JSON--> bus
+//! bus --route filter--> queue per stage (concurrency, retry with backoff, DLQ folder)
+//!     --> haul_pipeline::delivery::deliver --> results/ + result --MQTT--> device
+//! ```
+//!
+//! - [`s3`]: the S3-compatible endpoint over a folder (also the one endpoint every test
+//!   uses).
+//! - [`broker`]: the embedded MQTT broker; [`mqtt`]: the cloud's MQTT connection.
+//! - [`responder`]: device requests answered by the presign function.
+//! - [`bus`] and [`dlq`]: the local topic, queues and dead-letter folder.
+//! - [`stack`]: all of it started together ([`DevStack`]); [`demo`]: `demo`.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod broker;
+pub mod bus;
+pub mod demo;
+pub mod dlq;
+pub mod mqtt;
+pub mod responder;
+pub mod s3;
+pub mod stack;
+
+pub use stack::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DEV_SECRET_KEY, DevOptions, DevStack};

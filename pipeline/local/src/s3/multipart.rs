@@ -1,0 +1,267 @@
+//! Multipart uploads: parts are kept in `{root}/.haul/uploads/{upload_id}/` until the
+//! upload is completed (parts concatenated in order, S3's `md5-of-md5s-N` ETag) or aborted.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+
+use md5::{Digest, Md5};
+use s3s::dto::*;
+use s3s::{S3Response, S3Result, TrailingHeaders, s3_error};
+use serde::{Deserialize, Serialize};
+
+use haul_contract::s3::{MAX_PARTS, MIN_PART_SIZE};
+
+use super::FolderS3;
+use super::body::{Declared, internal, receive, verify};
+use super::objects::{commit, temp_file};
+use haul_pipeline::store::fs_meta::{self, FsObjectMeta};
+
+/// What CreateMultipartUpload recorded.
+#[derive(Debug, Serialize, Deserialize)]
+struct Upload {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+    metadata: BTreeMap<String, String>,
+}
+
+/// A stored part.
+#[derive(Debug, Serialize, Deserialize)]
+struct PartInfo {
+    etag: String,
+    size: u64,
+    md5: String,
+}
+
+fn upload_dir(s3: &FolderS3, upload_id: &str) -> S3Result<PathBuf> {
+    if upload_id.is_empty() || !upload_id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+        return Err(s3_error!(NoSuchUpload, "malformed upload id"));
+    }
+    Ok(s3.root.join(".haul").join("uploads").join(upload_id))
+}
+
+/// The upload, checked to belong to this bucket and key.
+async fn load(s3: &FolderS3, upload_id: &str, bucket: &str, key: &str) -> S3Result<(PathBuf, Upload)> {
+    let dir = upload_dir(s3, upload_id)?;
+    let bytes = tokio::fs::read(dir.join("upload.json"))
+        .await
+        .map_err(|_| s3_error!(NoSuchUpload, "upload {upload_id} does not exist"))?;
+    let upload: Upload = serde_json::from_slice(&bytes).map_err(internal)?;
+    if upload.bucket != bucket || upload.key != key {
+        return Err(s3_error!(NoSuchUpload, "upload {upload_id} is not for {bucket}/{key}"));
+    }
+    Ok((dir, upload))
+}
+
+pub async fn create(
+    s3: &FolderS3,
+    input: CreateMultipartUploadInput,
+) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+    s3.require_bucket(&input.bucket).await?;
+    s3.object_path(&input.bucket, &input.key)?;
+    let upload_id = uuid_like();
+    let dir = upload_dir(s3, &upload_id)?;
+    tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
+    let upload = Upload {
+        bucket: input.bucket.clone(),
+        key: input.key.clone(),
+        content_type: input.content_type,
+        metadata: input.metadata.unwrap_or_default().into_iter().collect(),
+    };
+    let json = serde_json::to_vec(&upload).map_err(internal)?;
+    tokio::fs::write(dir.join("upload.json"), json)
+        .await
+        .map_err(internal)?;
+    Ok(S3Response::new(CreateMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(upload_id),
+        ..Default::default()
+    }))
+}
+
+pub async fn upload_part(
+    s3: &FolderS3,
+    input: UploadPartInput,
+    trailers: Option<TrailingHeaders>,
+) -> S3Result<S3Response<UploadPartOutput>> {
+    if !(1..=MAX_PARTS as i32).contains(&input.part_number) {
+        return Err(s3_error!(InvalidArgument, "part number must be 1 to {MAX_PARTS}"));
+    }
+    let (dir, _) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
+    let mut declared = Declared {
+        crc32: input.checksum_crc32,
+        crc32c: input.checksum_crc32c,
+        sha1: input.checksum_sha1,
+        sha256: input.checksum_sha256,
+        crc64nvme: input.checksum_crc64nvme,
+        content_md5: input.content_md5,
+    };
+    let temp = temp_file(s3)?;
+    let received = receive(body, &temp, &declared, input.content_length).await?;
+    declared.add_trailers(trailers.and_then(|t| t.take()).as_ref());
+    verify(&received, &declared)?;
+    let n = input.part_number;
+    temp.persist(dir.join(format!("part-{n:05}")))
+        .map_err(|e| internal(e.error))?;
+    let md5 = hex::encode(received.md5);
+    let info = PartInfo {
+        etag: md5.clone(),
+        size: received.size,
+        md5: md5.clone(),
+    };
+    let json = serde_json::to_vec(&info).map_err(internal)?;
+    tokio::fs::write(dir.join(format!("part-{n:05}.json")), json)
+        .await
+        .map_err(internal)?;
+    s3.stats.part_puts.fetch_add(1, Ordering::Relaxed);
+    Ok(S3Response::new(UploadPartOutput {
+        e_tag: Some(ETag::Strong(md5)),
+        checksum_sha256: received.checksum.checksum_sha256,
+        ..Default::default()
+    }))
+}
+
+/// The stored parts, by number.
+async fn parts(dir: &PathBuf) -> S3Result<BTreeMap<i32, PartInfo>> {
+    let mut out = BTreeMap::new();
+    let mut entries = tokio::fs::read_dir(dir).await.map_err(internal)?;
+    while let Some(entry) = entries.next_entry().await.map_err(internal)? {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(n) = name.strip_prefix("part-").and_then(|r| r.strip_suffix(".json")) else {
+            continue;
+        };
+        let Ok(n) = n.parse::<i32>() else { continue };
+        let bytes = tokio::fs::read(entry.path()).await.map_err(internal)?;
+        out.insert(n, serde_json::from_slice(&bytes).map_err(internal)?);
+    }
+    Ok(out)
+}
+
+pub async fn list_parts(s3: &FolderS3, input: ListPartsInput) -> S3Result<S3Response<ListPartsOutput>> {
+    let (dir, _) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    let list: Vec<Part> = parts(&dir)
+        .await?
+        .into_iter()
+        .map(|(n, p)| Part {
+            part_number: Some(n),
+            e_tag: Some(ETag::Strong(p.etag)),
+            size: Some(p.size as i64),
+            ..Default::default()
+        })
+        .collect();
+    Ok(S3Response::new(ListPartsOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        upload_id: Some(input.upload_id),
+        is_truncated: Some(false),
+        parts: Some(list),
+        ..Default::default()
+    }))
+}
+
+pub async fn complete(
+    s3: &FolderS3,
+    input: CompleteMultipartUploadInput,
+) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+    let (dir, upload) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
+    if requested.is_empty() {
+        return Err(s3_error!(InvalidPart, "You must specify at least one part"));
+    }
+    let stored = parts(&dir).await?;
+    let mut etag_md5 = Md5::new();
+    let mut sources = Vec::with_capacity(requested.len());
+    let mut previous = 0;
+    for (i, part) in requested.iter().enumerate() {
+        let n = part.part_number.unwrap_or(0);
+        if n <= previous {
+            return Err(s3_error!(InvalidPartOrder, "parts must be listed in ascending order"));
+        }
+        previous = n;
+        let info = stored
+            .get(&n)
+            .ok_or_else(|| s3_error!(InvalidPart, "part {n} was not uploaded"))?;
+        let given = part.e_tag.as_ref().map(|e| e.value().trim_matches('"').to_owned());
+        if given.as_deref() != Some(info.etag.as_str()) {
+            return Err(s3_error!(InvalidPart, "part {n}: ETag does not match the stored part"));
+        }
+        if i + 1 < requested.len() && info.size < MIN_PART_SIZE {
+            return Err(s3_error!(
+                EntityTooSmall,
+                "part {n} is {} bytes, below 5 MiB",
+                info.size
+            ));
+        }
+        etag_md5.update(hex::decode(&info.md5).map_err(internal)?);
+        sources.push(dir.join(format!("part-{n:05}")));
+    }
+    // One blocking copy: between files, std::io::copy lets the kernel move the bytes
+    // (copy_file_range), instead of a round trip to the blocking pool per 8 KiB chunk.
+    let temp = temp_file(s3)?;
+    let target = temp.to_path_buf();
+    let size = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
+        let mut out = std::fs::File::create(&target)?;
+        let mut size = 0;
+        for source in sources {
+            size += std::io::copy(&mut std::fs::File::open(source)?, &mut out)?;
+        }
+        out.sync_all()?;
+        Ok(size)
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)?;
+    let etag = format!("{}-{}", hex::encode(etag_md5.finalize()), requested.len());
+    let dest = s3.object_path(&input.bucket, &input.key)?;
+    commit(temp, &dest).await?;
+    let meta = FsObjectMeta {
+        etag: etag.clone(),
+        content_type: upload.content_type,
+        metadata: upload.metadata,
+        size,
+        ..Default::default()
+    };
+    fs_meta::write(&s3.root, &input.bucket, &input.key, &meta)
+        .await
+        .map_err(internal)?;
+    let _ = tokio::fs::remove_dir_all(&dir).await;
+    s3.notify(
+        &input.bucket,
+        &input.key,
+        size,
+        &etag,
+        "ObjectCreated:CompleteMultipartUpload",
+    );
+    Ok(S3Response::new(CompleteMultipartUploadOutput {
+        bucket: Some(input.bucket),
+        key: Some(input.key),
+        e_tag: Some(ETag::Strong(etag)),
+        ..Default::default()
+    }))
+}
+
+pub async fn abort(
+    s3: &FolderS3,
+    input: AbortMultipartUploadInput,
+) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+    let (dir, _) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    tokio::fs::remove_dir_all(&dir).await.map_err(internal)?;
+    Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+}
+
+/// A random upload id (128 bits, hex with dashes like a UUID).
+fn uuid_like() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).unwrap_or_else(|_| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = nanos.to_le_bytes();
+    });
+    let h = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}

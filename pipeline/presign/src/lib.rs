@@ -1,0 +1,439 @@
+//! `presign`: answers device upload requests with presigned S3 URLs, and completes
+//! multipart uploads. It runs wherever the MQTT requests arrive: the local responder of
+//! the local stack (`haul-local`) or the Lambda function an IoT topic rule invokes (`haul-app`).
+//!
+//! Security rests on real components: the broker proves the device id (topic ACL / IoT
+//! policy), the cloud picks the key under `incoming/{device}/`, and S3 checks the SigV4
+//! signature, which binds the method, key, expiry, `Content-Length`, `Content-Type` and
+//! `x-amz-checksum-sha256` (so another body or size is refused by S3 itself).
+
+mod multipart;
+mod rate_limit;
+mod sign;
+mod sizing;
+mod validate;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use chrono::Utc;
+use haul_contract::key::{UploadKey, sanitize_file_name, valid_device};
+use haul_contract::s3::{MAX_PART_SIZE, part_layout};
+use haul_contract::{
+    CompletedPart, RejectReason, TopicKind, UploadComplete, UploadPlan, UploadRequest, UploadResponse, parse_topic,
+    topic,
+};
+use haul_pipeline::config::HaulConfig;
+use haul_pipeline::router::Router;
+
+pub use rate_limit::RateLimiter;
+pub use sign::{Endpoint, SignError, Signer};
+pub use sizing::{expiry_for, part_size_for};
+pub use validate::Rejection;
+
+/// Largest response payload: AWS IoT Core caps a message at 128 KB; part URLs must fit.
+const MAX_RESPONSE_BYTES: usize = 100_000;
+
+/// The presign handler.
+pub struct Presigner {
+    config: Arc<HaulConfig>,
+    router: Router,
+    client: aws_sdk_s3::Client,
+    signer: Signer,
+    limiter: RateLimiter,
+}
+
+impl Presigner {
+    /// A presigner signing for `config.storage.bucket` with `signer`, using `client` for
+    /// the multipart calls.
+    pub fn new(config: Arc<HaulConfig>, client: aws_sdk_s3::Client, signer: Signer) -> Self {
+        let router = Router::new(&config);
+        let limiter = RateLimiter::new(config.presign.rate_limit, config.presign.rate_window);
+        Self {
+            config,
+            router,
+            client,
+            signer,
+            limiter,
+        }
+    }
+
+    /// A presigner for an S3-compatible endpoint with static credentials (the embedded
+    /// endpoint of `haul dev`, MiniStack, tests). Devices reach S3 at
+    /// `presign.public_endpoint` if set, else at `endpoint`.
+    pub fn for_endpoint(config: Arc<HaulConfig>, endpoint: &str, access_key: &str, secret_key: &str) -> Self {
+        let creds = aws_credential_types::Credentials::new(access_key, secret_key, None, None, "haul-static");
+        let provider = aws_credential_types::provider::SharedCredentialsProvider::new(creds);
+        let region = config.storage.region.clone();
+        let s3_config = aws_sdk_s3::config::Builder::new()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(endpoint)
+            .region(aws_sdk_s3::config::Region::new(region.clone()))
+            .credentials_provider(provider.clone())
+            .force_path_style(true)
+            .build();
+        let public = config
+            .presign
+            .public_endpoint
+            .clone()
+            .unwrap_or_else(|| endpoint.to_owned());
+        let signer = Signer::new(provider, &region, Endpoint::Custom(public));
+        Self::new(config, aws_sdk_s3::Client::from_conf(s3_config), signer)
+    }
+
+    /// A presigner for the AWS environment it runs in (Lambda: the function role's
+    /// credentials; `AWS_ENDPOINT_URL` selects an S3-compatible endpoint instead).
+    pub fn from_sdk_config(config: Arc<HaulConfig>, sdk: &aws_config::SdkConfig) -> Result<Self, SignError> {
+        let provider = sdk
+            .credentials_provider()
+            .ok_or_else(|| SignError::new("no AWS credentials provider configured"))?;
+        let region = sdk
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_else(|| config.storage.region.clone());
+        let endpoint = match (&config.presign.public_endpoint, sdk.endpoint_url()) {
+            (Some(public), _) => Endpoint::Custom(public.clone()),
+            (None, Some(url)) => Endpoint::Custom(url.to_owned()),
+            (None, None) => Endpoint::Aws,
+        };
+        let client = haul_aws::S3Store::from_config(sdk).client().clone();
+        Ok(Self::new(config, client, Signer::new(provider, &region, endpoint)))
+    }
+
+    /// The signer (tests presign URLs of their own with it).
+    pub fn signer(&self) -> &Signer {
+        &self.signer
+    }
+
+    /// Handles one MQTT message; returns the response topic and payload, or `None` for
+    /// topics this handler does not answer.
+    pub async fn handle(&self, topic_name: &str, payload: &[u8]) -> Option<(String, Vec<u8>)> {
+        let (device, kind) = parse_topic(topic_name)?;
+        let response = match kind {
+            TopicKind::Request => match serde_json::from_slice::<UploadRequest>(payload) {
+                Ok(req) => self.request(device, req).await,
+                Err(e) => malformed(payload, &e),
+            },
+            TopicKind::Complete => match serde_json::from_slice::<UploadComplete>(payload) {
+                Ok(c) => self.complete(device, c).await,
+                Err(e) => malformed(payload, &e),
+            },
+            TopicKind::Response | TopicKind::Result => return None,
+        };
+        let body = serde_json::to_vec(&response).ok()?;
+        Some((topic(device, TopicKind::Response), body))
+    }
+
+    /// Answers an upload request.
+    pub async fn request(&self, device: &str, req: UploadRequest) -> UploadResponse {
+        let id = req.request_id.clone();
+        let result = self.try_request(device, req).await;
+        let response = result.unwrap_or_else(|r| rejected(&id, r));
+        if let UploadResponse::Rejected { reason, message, .. } = &response {
+            tracing::info!(device, request_id = %id, ?reason, %message, "Upload request rejected.");
+        }
+        response
+    }
+
+    async fn try_request(&self, device: &str, req: UploadRequest) -> Result<UploadResponse, Rejection> {
+        if !valid_device(device) {
+            return Err(rejection(
+                RejectReason::MalformedRequest,
+                format!("device id {device:?} is not usable in keys"),
+            ));
+        }
+        if !self.limiter.allow(device, Instant::now()) {
+            return Err(rejection(
+                RejectReason::RateLimited,
+                format!(
+                    "more than {} requests in {}",
+                    self.config.presign.rate_limit,
+                    humantime::format_duration(self.config.presign.rate_window)
+                ),
+            ));
+        }
+        let now = Utc::now();
+        let (key, content_type) = validate::check_request(&self.config, &self.router, device, &req, now)?;
+        let expiry = expiry_for(&self.config.presign, req.size);
+        let expires_at = (now + chrono::Duration::from_std(expiry).unwrap_or_default()).to_rfc3339();
+        if let Some(resume) = &req.resume {
+            let upload = self
+                .resume(device, &req, &resume.key, &resume.upload_id, expiry)
+                .await?;
+            return Ok(accepted(&req.request_id, resume.key.clone(), expires_at, upload));
+        }
+        let upload = if req.size >= self.config.presign.multipart_threshold.bytes() {
+            self.start_multipart(&req, &key, &content_type, expiry).await?
+        } else {
+            self.single(&req, &key, &content_type, expiry).await?
+        };
+        tracing::info!(device, request_id = %req.request_id, %key, size = req.size, "Upload accepted.");
+        Ok(accepted(&req.request_id, key, expires_at, upload))
+    }
+
+    async fn single(
+        &self,
+        req: &UploadRequest,
+        key: &str,
+        content_type: &str,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
+        let digest = hex::decode(&req.sha256).map_err(|e| rejection(RejectReason::InvalidSha256, e.to_string()))?;
+        let checksum = base64::engine::general_purpose::STANDARD.encode(digest);
+        let length = req.size.to_string();
+        let headers = [
+            ("content-length", length.as_str()),
+            ("content-type", content_type),
+            ("x-amz-checksum-sha256", checksum.as_str()),
+        ];
+        let url = self
+            .signer
+            .presign("PUT", &self.config.storage.bucket, key, &[], &headers, expiry)
+            .await
+            .map_err(|e| rejection(RejectReason::Internal, e.to_string()))?;
+        Ok(UploadPlan::Single {
+            url,
+            method: "PUT".to_owned(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        })
+    }
+
+    async fn start_multipart(
+        &self,
+        req: &UploadRequest,
+        key: &str,
+        content_type: &str,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
+        let bucket = &self.config.storage.bucket;
+        let out = self
+            .client
+            .create_multipart_upload()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .metadata("haul-sha256", req.sha256.to_ascii_lowercase())
+            .metadata("haul-size", req.size.to_string())
+            .send()
+            .await
+            .map_err(|e| {
+                rejection(
+                    RejectReason::Internal,
+                    format!("CreateMultipartUpload: {}", aws_sdk_s3::error::DisplayErrorContext(e)),
+                )
+            })?;
+        let upload_id = out.upload_id().unwrap_or_default().to_owned();
+        let part_size = self.fitting_part_size(req.size, key, &upload_id, expiry).await?;
+        let parts = part_layout(req.size, part_size);
+        self.part_plan(key, &upload_id, part_size, &parts, Vec::new(), expiry)
+            .await
+    }
+
+    /// The configured part size, raised so that every part URL fits in one response.
+    async fn fitting_part_size(
+        &self,
+        size: u64,
+        key: &str,
+        upload_id: &str,
+        expiry: Duration,
+    ) -> Result<u64, Rejection> {
+        let mut part_size = part_size_for(&self.config.presign, size);
+        let sample = self.part_url(key, upload_id, 10_000, part_size, expiry).await?;
+        let per_part = sample.len() + 80;
+        let fits = (MAX_RESPONSE_BYTES / per_part).max(1) as u64;
+        if size.div_ceil(part_size) > fits {
+            let mib = 1u64 << 20;
+            part_size = size.div_ceil(fits).div_ceil(mib) * mib;
+        }
+        if part_size > MAX_PART_SIZE {
+            multipart::abort(&self.client, &self.config.storage.bucket, key, upload_id).await;
+            return Err(rejection(
+                RejectReason::TooLarge,
+                format!("{size} bytes need parts above S3's 5 GiB limit"),
+            ));
+        }
+        Ok(part_size)
+    }
+
+    async fn part_url(
+        &self,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        size: u64,
+        expiry: Duration,
+    ) -> Result<String, Rejection> {
+        let (n, len) = (number.to_string(), size.to_string());
+        self.signer
+            .presign(
+                "PUT",
+                &self.config.storage.bucket,
+                key,
+                &[("partNumber", &n), ("uploadId", upload_id)],
+                &[("content-length", &len)],
+                expiry,
+            )
+            .await
+            .map_err(|e| rejection(RejectReason::Internal, e.to_string()))
+    }
+
+    async fn part_plan(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_size: u64,
+        parts: &[(u32, u64, u64)],
+        received: Vec<CompletedPart>,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
+        let mut urls = Vec::with_capacity(parts.len());
+        for &(number, _, size) in parts {
+            urls.push(self.part_url(key, upload_id, number, size, expiry).await?);
+        }
+        Ok(UploadPlan::Multipart {
+            upload_id: upload_id.to_owned(),
+            part_size,
+            parts: multipart::plans(parts, urls),
+            received,
+        })
+    }
+
+    async fn resume(
+        &self,
+        device: &str,
+        req: &UploadRequest,
+        key: &str,
+        upload_id: &str,
+        expiry: Duration,
+    ) -> Result<UploadPlan, Rejection> {
+        self.check_own_key(device, key, Some(req))?;
+        let bucket = &self.config.storage.bucket;
+        let stored = multipart::list_parts(&self.client, bucket, key, upload_id).await?;
+        let part_size = match multipart::part_size_of(&stored, req.size) {
+            Some(p) => p,
+            None => self.fitting_part_size(req.size, key, upload_id, expiry).await?,
+        };
+        let plan = part_layout(req.size, part_size);
+        let missing = multipart::missing(&plan, &stored);
+        tracing::info!(device, %key, missing = missing.len(), of = plan.len(), "Multipart upload resumed.");
+        let received = stored
+            .iter()
+            .filter(|p| !missing.iter().any(|m| m.0 == p.number))
+            .map(|p| CompletedPart {
+                number: p.number,
+                etag: p.etag.clone(),
+            })
+            .collect();
+        self.part_plan(key, upload_id, part_size, &missing, received, expiry)
+            .await
+    }
+
+    /// A key this device may touch: under its own prefix and, for a request, made of the
+    /// request's id and file name.
+    fn check_own_key(&self, device: &str, key: &str, req: Option<&UploadRequest>) -> Result<(), Rejection> {
+        let prefix = format!("{}{device}/", self.config.storage.incoming_prefix);
+        let bad = |why: &str| Err(rejection(RejectReason::InvalidResume, format!("key {key:?} {why}")));
+        let Some(parsed) = UploadKey::parse(&self.config.storage.incoming_prefix, key) else {
+            return match key.starts_with(&prefix) {
+                true => bad("is not a key haul chose"),
+                false => bad(&format!("is not under {prefix}")),
+            };
+        };
+        if parsed.device != device {
+            return bad(&format!("is not under {prefix}"));
+        }
+        if let Some(req) = req
+            && (parsed.request_id != req.request_id || parsed.file_name != sanitize_file_name(&req.file_name))
+        {
+            return bad("belongs to another request");
+        }
+        Ok(())
+    }
+
+    /// Completes a multipart upload after checking it; aborts it when the check fails.
+    pub async fn complete(&self, device: &str, c: UploadComplete) -> UploadResponse {
+        let id = c.request_id.clone();
+        match self.try_complete(device, c).await {
+            Ok(r) => r,
+            Err(r) => {
+                tracing::warn!(device, request_id = %id, reason = ?r.reason, message = %r.message, "Completion refused.");
+                rejected(&id, r)
+            }
+        }
+    }
+
+    async fn try_complete(&self, device: &str, c: UploadComplete) -> Result<UploadResponse, Rejection> {
+        self.check_own_key(device, &c.key, None)
+            .map_err(|r| rejection(RejectReason::BadCompletion, r.message))?;
+        let bucket = &self.config.storage.bucket;
+        let stored = match multipart::list_parts(&self.client, bucket, &c.key, &c.upload_id).await {
+            Ok(stored) => stored,
+            Err(r) if r.reason == RejectReason::InvalidResume => {
+                // A repeated `complete` (the first answer was lost): the object is there.
+                return match self.client.head_object().bucket(bucket).key(&c.key).send().await {
+                    Ok(head) if head.content_length() == Some(c.size as i64) => Ok(UploadResponse::Completed {
+                        request_id: c.request_id,
+                        key: c.key,
+                        etag: head.e_tag().unwrap_or("").trim_matches('"').to_owned(),
+                    }),
+                    _ => Err(rejection(RejectReason::BadCompletion, r.message)),
+                };
+            }
+            Err(r) => return Err(r),
+        };
+        let max = self.config.presign.max_size.bytes();
+        if let Err(why) = multipart::check_completion(&c.parts, &stored, c.size, max) {
+            multipart::abort(&self.client, bucket, &c.key, &c.upload_id).await;
+            return Err(rejection(
+                RejectReason::BadCompletion,
+                format!("{why}; the upload was aborted"),
+            ));
+        }
+        let etag = multipart::complete(&self.client, bucket, &c.key, &c.upload_id, &c.parts).await?;
+        tracing::info!(device, key = %c.key, size = c.size, parts = c.parts.len(), "Multipart upload completed.");
+        Ok(UploadResponse::Completed {
+            request_id: c.request_id,
+            key: c.key,
+            etag,
+        })
+    }
+}
+
+fn rejection(reason: RejectReason, message: String) -> Rejection {
+    Rejection { reason, message }
+}
+
+fn rejected(request_id: &str, r: Rejection) -> UploadResponse {
+    UploadResponse::Rejected {
+        request_id: request_id.to_owned(),
+        reason: r.reason,
+        message: r.message,
+    }
+}
+
+fn accepted(request_id: &str, key: String, expires_at: String, upload: UploadPlan) -> UploadResponse {
+    UploadResponse::Accepted {
+        request_id: request_id.to_owned(),
+        key,
+        expires_at,
+        upload,
+    }
+}
+
+/// The answer to a payload that is not a valid message; echoes its request id if one
+/// can be read.
+fn malformed(payload: &[u8], err: &serde_json::Error) -> UploadResponse {
+    let request_id = serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v.get("request_id").and_then(|r| r.as_str()).map(str::to_owned))
+        .unwrap_or_default();
+    UploadResponse::Rejected {
+        request_id,
+        reason: RejectReason::MalformedRequest,
+        message: format!("not a valid message: {err}"),
+    }
+}

@@ -1,0 +1,149 @@
+//! The `haul` binary's shared commands, run as a user runs them.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use haul_pipeline::event::{ObjectEvent, notification_json};
+
+fn haul(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_haul"))
+        .args(args)
+        .current_dir(dir)
+        .env_remove("HAUL_CONFIG")
+        .output()
+        .expect("haul runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn run_prints_the_stage_output() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello").unwrap();
+    let out = haul(dir.path(), &["run", "checksum", "hello.txt", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["output"]["md5"], "5d41402abc4b2a76b9719d911017c592");
+    assert_eq!(doc["stage"], "checksum");
+}
+
+#[test]
+fn run_names_an_unknown_stage_and_lists_the_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = haul(dir.path(), &["run", "nope", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("\"nope\"") && err.contains("checksum"), "{err}");
+}
+
+#[test]
+fn replay_processes_once_then_reports_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data/haul-data/incoming/d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a b.bin"), "abc").unwrap();
+    let event = ObjectEvent::synthesized("haul-data", "incoming/d/a b.bin", Some(3), None);
+    std::fs::write(dir.path().join("event.json"), notification_json(&[event], "us-east-1")).unwrap();
+    let first = haul(dir.path(), &["replay", "--store", "data", "event.json"]);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(
+        text(&first.stdout).contains("incoming/d/a b.bin  checksum  ok"),
+        "{}",
+        text(&first.stdout)
+    );
+    let second = haul(dir.path(), &["replay", "--store", "data", "event.json", "--json"]);
+    let line: serde_json::Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(line["outcome"], "duplicate");
+    assert!(
+        dir.path()
+            .join("data/haul-data/results/checksum/incoming/d/a b.bin.json")
+            .is_file()
+    );
+}
+
+#[test]
+fn replay_exits_non_zero_and_says_so_when_a_record_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("data/haul-data")).unwrap();
+    let event = ObjectEvent::synthesized("haul-data", "incoming/d/missing.bin", Some(3), None);
+    std::fs::write(dir.path().join("event.json"), notification_json(&[event], "us-east-1")).unwrap();
+    std::fs::write(dir.path().join("junk.json"), "{\"what\": 1}").unwrap();
+    let out = haul(dir.path(), &["replay", "--store", "data", "event.json", "junk.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("bad input") && stdout.contains("what"), "{stdout}");
+    assert!(text(&out.stderr).contains("2 of 2 failed"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn config_check_prints_the_routing_table_and_rejects_typos() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = haul(dir.path(), &["config", "check"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("built-in defaults (valid)"));
+    assert!(text(&out.stdout).contains("checksum"));
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "[[routes]]\nstage = \"checksum\"\nsufixes = [\".x\"]\n",
+    )
+    .unwrap();
+    let out = haul(dir.path(), &["config", "check", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("sufixes"), "{}", text(&out.stderr));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_backfill_finds_s3_through_aws_endpoint_url_and_the_default_credential_chain() {
+    use haul_local::s3::{S3Server, ServerOptions};
+    use haul_pipeline::store::{FsStore, ObjectStore, PutBody};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("s3");
+    let server = S3Server::start(
+        ServerOptions {
+            root: data.clone(),
+            bind: "127.0.0.1:0".parse().unwrap(),
+            access_key: "cli-key".into(),
+            secret_key: "cli-secret".into(),
+            region: "us-east-1".into(),
+            buckets: vec!["haul-data".into()],
+        },
+        None,
+    )
+    .await
+    .unwrap();
+    FsStore::new(&data)
+        .put(
+            "haul-data",
+            "incoming/d/x.bin",
+            PutBody::Bytes(bytes::Bytes::from_static(b"abc")),
+            "application/octet-stream",
+        )
+        .await
+        .unwrap();
+    let (url, cwd) = (server.url.clone(), dir.path().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_haul"))
+            .args(["replay", "--backfill", "--json"])
+            .current_dir(cwd)
+            .env_remove("HAUL_CONFIG")
+            .env("AWS_ENDPOINT_URL", url)
+            .env("AWS_ACCESS_KEY_ID", "cli-key")
+            .env("AWS_SECRET_ACCESS_KEY", "cli-secret")
+            .env("AWS_REGION", "us-east-1")
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("\"key\":\"incoming/d/x.bin\""),
+        "{}",
+        text(&out.stdout)
+    );
+    assert!(data.join("haul-data/results/checksum/incoming/d/x.bin.json").is_file());
+}
