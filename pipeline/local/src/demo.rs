@@ -123,10 +123,22 @@ pub fn write_samples(config: &HaulConfig, registry: &Registry, dir: &Path) -> Re
             None => without.push(name),
         }
     }
-    if !without.is_empty() {
+    // A stage without a sample of its own may still get the others' (`checksum` takes all).
+    let router = Router::new(config);
+    let untouched: Vec<&str> = without
+        .into_iter()
+        .filter(|stage| {
+            !files.iter().any(|f| {
+                let name = f.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+                let probe = format!("{}{DEMO_DEVICE}/0000/00/00/r/{name}", config.storage.incoming_prefix);
+                router.stages_for(&probe, None, None).contains(stage)
+            })
+        })
+        .collect();
+    if !untouched.is_empty() {
         eprintln!(
-            "demo: no sample for {} (they still run on the samples their routes match; give files: demo FILE...)",
-            without.join(", ")
+            "demo: {} has no sample and no sample is routed to it; give files: demo FILE...",
+            untouched.join(", ")
         );
     }
     if files.is_empty() {

@@ -187,7 +187,7 @@ impl App {
         };
         init_tracing(global.verbose);
         match parse_command::<X>(&matches) {
-            Ok(Parsed::Shared(command)) => block_on(async move { self.execute(&global, command).await }),
+            Ok(Parsed::Shared(command)) => block_on(async move { self.execute(&global, *command).await }),
             Ok(Parsed::Extra(command)) => block_on(extra(command)),
             Err(e) => e.exit(),
         }
@@ -226,14 +226,14 @@ impl App {
 }
 
 enum Parsed<X> {
-    Shared(Command),
+    Shared(Box<Command>),
     Extra(X),
 }
 
 fn parse_command<X: Subcommand + FromArgMatches>(matches: &ArgMatches) -> Result<Parsed<X>, clap::Error> {
     match matches.subcommand_name() {
         Some(name) if X::has_subcommand(name) => X::from_arg_matches(matches).map(Parsed::Extra),
-        _ => Command::from_arg_matches(matches).map(Parsed::Shared),
+        _ => Command::from_arg_matches(matches).map(|c| Parsed::Shared(Box::new(c))),
     }
 }
 
