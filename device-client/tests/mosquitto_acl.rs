@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,7 +20,6 @@ use haul_device::{ConnectOptions, generate_dev_certs};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS, SubscribeReasonCode, TlsConfiguration, Transport};
 use tokio::sync::mpsc;
 
-const MOSQUITTO: &str = "/usr/sbin/mosquitto";
 const CLOUD: &str = "haul-cloud";
 
 struct Broker(Child);
@@ -32,12 +31,12 @@ impl Drop for Broker {
     }
 }
 
-fn start_mosquitto(dir: &Path) -> (Broker, u16) {
+fn start_mosquitto(mosquitto: &Path, dir: &Path) -> (Broker, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    (start_mosquitto_on(dir, port), port)
+    (start_mosquitto_on(mosquitto, dir, port), port)
 }
 
-fn start_mosquitto_on(dir: &Path, port: u16) -> Broker {
+fn start_mosquitto_on(mosquitto: &Path, dir: &Path, port: u16) -> Broker {
     let acl = format!("user {CLOUD}\ntopic readwrite haul/#\n\npattern readwrite haul/%u/#\n");
     std::fs::write(dir.join("acl"), acl).unwrap();
     let d = dir.display();
@@ -48,7 +47,7 @@ fn start_mosquitto_on(dir: &Path, port: u16) -> Broker {
     );
     std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
     let log = std::fs::File::create(dir.join("mosquitto.log")).unwrap();
-    let child = Command::new(MOSQUITTO)
+    let child = Command::new(mosquitto)
         .arg("-c")
         .arg(dir.join("mosquitto.conf"))
         .stdout(Stdio::null())
@@ -144,28 +143,23 @@ fn device_tls(dir: &Path, name: &str) -> TlsFiles {
     }
 }
 
-fn mosquitto_available() -> bool {
-    if Path::new(MOSQUITTO).exists() {
-        return true;
+/// The Mosquitto broker on `PATH` (Debian installs it to /usr/sbin), or `None` after a skip.
+fn mosquitto() -> Option<PathBuf> {
+    let found = haul_pipeline::testing::find_program("mosquitto");
+    if found.is_none() {
+        haul_pipeline::testing::skip("mosquitto is not on PATH (apt-get install mosquitto; it is in /usr/sbin)");
     }
-    assert!(
-        std::env::var_os("HAUL_REQUIRE_INTEROP").is_none(),
-        "HAUL_REQUIRE_INTEROP is set but {MOSQUITTO} is missing (apt-get install mosquitto)"
-    );
-    eprintln!(
-        "skipped: {MOSQUITTO} is missing (apt-get install mosquitto); set HAUL_REQUIRE_INTEROP=1 to make this a failure"
-    );
-    false
+    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn device_a_can_neither_publish_as_device_b_nor_read_b_responses() {
-    if !mosquitto_available() {
+    let Some(mosquitto) = mosquitto() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     generate_dev_certs(dir.path(), &["dev-a", "dev-b", CLOUD], &["localhost", "127.0.0.1"]).unwrap();
-    let (_broker, port) = start_mosquitto(dir.path());
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
 
     let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
     cloud
@@ -272,12 +266,12 @@ async fn device_a_can_neither_publish_as_device_b_nor_read_b_responses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_client_without_a_certificate_is_refused() {
-    if !mosquitto_available() {
+    let Some(mosquitto) = mosquitto() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     generate_dev_certs(dir.path(), &["dev-a"], &["localhost"]).unwrap();
-    let (_broker, port) = start_mosquitto(dir.path());
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
     let files = TlsFiles {
         ca: Some(dir.path().join("ca.pem")),
         ..TlsFiles::default()
@@ -295,12 +289,12 @@ async fn a_client_without_a_certificate_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_reconnects_and_subscribes_again_after_the_broker_restarts() {
-    if !mosquitto_available() {
+    let Some(mosquitto) = mosquitto() else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     generate_dev_certs(dir.path(), &["dev-b", CLOUD], &["localhost"]).unwrap();
-    let (broker, port) = start_mosquitto(dir.path());
+    let (broker, port) = start_mosquitto(&mosquitto, dir.path());
     let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-b")
         .unwrap()
         .with_tls(device_tls(dir.path(), "dev-b"));
@@ -315,7 +309,7 @@ async fn a_session_reconnects_and_subscribes_again_after_the_broker_restarts() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let _broker = start_mosquitto_on(dir.path(), port);
+    let _broker = start_mosquitto_on(&mosquitto, dir.path(), port);
     let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
     cloud
         .subscribe("haul/+/upload/request", QoS::AtLeastOnce)

@@ -20,16 +20,9 @@ use haul_stages::plate::{Gray, Rect};
 use plate_common::scenes::{SceneSpec, faces, png, scene};
 use serde_json::Value;
 
-fn required() -> bool {
-    std::env::var("HAUL_REQUIRE_INTEROP").is_ok_and(|v| v == "1")
-}
-
-/// Prints the reason and returns Ok (skip), or fails when interop is required.
+/// Skips (one printed line), or fails when interop is required.
 fn unavailable(reason: &str) -> anyhow::Result<()> {
-    if required() {
-        bail!("HAUL_REQUIRE_INTEROP=1 but the OpenCV oracle is unavailable: {reason}");
-    }
-    println!("SKIPPED: OpenCV oracle unavailable ({reason}); set HAUL_REQUIRE_INTEROP=1 to make this a failure");
+    haul_pipeline::testing::skip(&format!("the OpenCV oracle is unavailable: {reason}"));
     Ok(())
 }
 

@@ -54,7 +54,7 @@ impl Cloud {
 
     /// An SDK configuration with this endpoint and `secret` as the secret key.
     pub async fn sdk_config(&self, secret: &str) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
+        haul_aws::config_loader()
             .endpoint_url(&self.s3.url)
             .region(aws_config::Region::new(self.config.storage.region.clone()))
             .credentials_provider(aws_sdk_s3::config::Credentials::new(

@@ -122,7 +122,7 @@ pub enum LocalError {
 /// Creates (or updates) the resources of `config` on the emulator at `options.endpoint`,
 /// with credentials from the default chain and the region `storage.region`.
 pub async fn deploy_local(config: &HaulConfig, options: &LocalOptions) -> Result<LocalDeployment, LocalError> {
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let shared = haul_aws::config_loader()
         .endpoint_url(&options.endpoint)
         .region(aws_config::Region::new(config.storage.region.clone()))
         .load()

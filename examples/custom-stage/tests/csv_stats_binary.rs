@@ -122,12 +122,7 @@ fn csv_stats_deploy_template_is_a_valid_sam_template_for_its_own_binary() {
     assert!(make.contains("HAUL_BINARY ?= csv-stats\n"), "{make}");
 
     let Some(bin) = deploy_tools() else {
-        let why = "cfn-lint and sam are not installed (run deploy/lint.sh)";
-        assert!(
-            std::env::var_os("HAUL_REQUIRE_INTEROP").is_none(),
-            "HAUL_REQUIRE_INTEROP is set but {why}"
-        );
-        eprintln!("skipping the lint of the template: {why}");
+        haul_pipeline::testing::skip("cfn-lint and sam are not installed (run deploy/lint.sh)");
         return;
     };
     for (tool, args) in [("cfn-lint", vec![]), ("sam", vec!["validate", "--lint", "-t"])] {

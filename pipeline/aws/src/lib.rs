@@ -23,12 +23,33 @@ pub mod worker;
 pub use s3_store::{S3Settings, S3Store};
 pub use sns_sink::SnsResultSink;
 
+/// The HTTPS client every AWS SDK client of haul uses: hyper with rustls on `ring` (the
+/// crypto library the device, the broker and the certificates already use), so that no
+/// second crypto library (aws-lc, a C build) is compiled. Shared, so connections are pooled.
+pub fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
+    static CLIENT: std::sync::OnceLock<aws_smithy_runtime_api::client::http::SharedHttpClient> =
+        std::sync::OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            aws_smithy_http_client::Builder::new()
+                .tls_provider(Provider::Rustls(CryptoMode::Ring))
+                .build_https()
+        })
+        .clone()
+}
+
+/// `aws_config::defaults` with the latest behaviour version and [`https_client`]: the start
+/// of every AWS configuration haul loads.
+pub fn config_loader() -> aws_config::ConfigLoader {
+    aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(https_client())
+}
+
 /// The AWS configuration of a runtime: credentials from the default chain (environment,
 /// profile, SSO, container or instance role), the configuration's `region`, and `endpoint`
 /// (an emulator) when given; without one `AWS_ENDPOINT_URL` still applies.
 pub async fn sdk_config(region: &str, endpoint: Option<&str>) -> aws_config::SdkConfig {
-    let mut loader =
-        aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(region.to_owned()));
+    let mut loader = config_loader().region(aws_config::Region::new(region.to_owned()));
     if let Some(endpoint) = endpoint {
         loader = loader.endpoint_url(endpoint);
     }

@@ -29,7 +29,7 @@ pub struct S3Store {
 impl S3Store {
     /// Loads the AWS configuration and builds a client.
     pub async fn connect(settings: &S3Settings) -> Self {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+        let mut loader = crate::config_loader();
         if let Some(endpoint) = &settings.endpoint {
             loader = loader.endpoint_url(endpoint);
         }

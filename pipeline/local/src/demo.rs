@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
+use haul_contract::key::UploadKey;
 use haul_device::contract::UploadResult;
 use haul_device::progress::ProgressMode;
 use haul_device::{Client, ConnectOptions, ResultWait, UploadOptions};
@@ -55,10 +56,7 @@ pub async fn run(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let probe = format!(
-            "{}{DEMO_DEVICE}/0000/00/00/r/{name}",
-            stack.config.storage.incoming_prefix
-        );
+        let probe = probe_key(&stack.config, &name);
         let size = std::fs::metadata(file)?.len();
         let expected = router
             .stages_for(&probe, Some(size), Some(content_type::from_name(&name)))
@@ -130,7 +128,7 @@ pub fn write_samples(config: &HaulConfig, registry: &Registry, dir: &Path) -> Re
         .filter(|stage| {
             !files.iter().any(|f| {
                 let name = f.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
-                let probe = format!("{}{DEMO_DEVICE}/0000/00/00/r/{name}", config.storage.incoming_prefix);
+                let probe = probe_key(config, &name);
                 router.stages_for(&probe, None, None).contains(stage)
             })
         })
@@ -145,6 +143,12 @@ pub fn write_samples(config: &HaulConfig, registry: &Registry, dir: &Path) -> Re
         return Err("no routed stage has a sample: give the files to upload (demo FILE...)".into());
     }
     Ok(files)
+}
+
+/// The key an upload of `name` by the demo device gets (the date and request id do not
+/// change which routes match it).
+fn probe_key(config: &HaulConfig, name: &str) -> String {
+    UploadKey::build(&config.storage.incoming_prefix, DEMO_DEVICE, (2026, 1, 1), "demo", name)
 }
 
 /// One line per result: stage, outcome and the figures that matter for that stage.

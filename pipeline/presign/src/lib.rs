@@ -68,6 +68,7 @@ impl Presigner {
         let region = config.storage.region.clone();
         let s3_config = aws_sdk_s3::config::Builder::new()
             .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .http_client(haul_aws::https_client())
             .endpoint_url(endpoint)
             .region(aws_sdk_s3::config::Region::new(region.clone()))
             .credentials_provider(provider.clone())

@@ -1,8 +1,7 @@
-//! Helpers shared by the integration tests: a WAV writer and external encoders.
+//! Helpers shared by the integration tests: a WAV writer and test signals.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Sample encodings a WAV file can carry.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -59,15 +58,6 @@ pub fn write_wav(path: &Path, channels: &[Vec<f32>], rate: u32, format: WavForma
     out.extend_from_slice(&(data.len() as u32).to_le_bytes());
     out.extend_from_slice(&data);
     std::fs::write(path, out).expect("write wav");
-}
-
-/// Run an external encoder; panics with the Debian package to install when it is missing.
-pub fn run(tool: &str, package: &str, args: &[&str]) {
-    let status = Command::new(tool)
-        .args(args)
-        .status()
-        .unwrap_or_else(|e| panic!("`{tool}` is needed by this test (Debian package `{package}`): {e}"));
-    assert!(status.success(), "`{tool} {}` failed: {status}", args.join(" "));
 }
 
 /// A file name inside `dir`.

@@ -42,7 +42,7 @@ async fn serve(app: &App, started: Instant) -> Result<(), BoxError> {
         verbose: 0,
     };
     let (config, origin) = app.load_config(&global)?;
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await;
+    let sdk = haul_aws::config_loader().load().await;
     tracing::info!(handler, config = %origin, init_ms = started.elapsed().as_millis() as u64, "Function ready.");
     if handler == "presign" {
         return presign::serve(Arc::new(config), &sdk).await;
