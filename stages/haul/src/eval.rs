@@ -18,14 +18,21 @@ pub enum Command {
 /// Datasets the built-in stages can be evaluated on.
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
-    /// Heart rate and S1/S2 detection against annotated recordings (WAV + TSV of
-    /// `start end state`, state 1 = S1, 3 = S2; the CirCor / PhysioNet 2022 format).
-    #[command(after_help = "Example:\n  haul eval heart-sound --dataset ../shared/data/pcg/circor --json")]
+    /// Heart rate, S1/S2 detection, swaps and the murmur indicator against annotated
+    /// recordings (WAV + TSV of `start end state`, state 1 = S1, 3 = S2; the CirCor /
+    /// PhysioNet 2022 format). With CirCor patient files (`PATIENT.txt`) beside them, also by
+    /// subgroup: murmur at the recording's valve / elsewhere / absent / unknown, age group,
+    /// heart-rate band; and the murmur indicator's sensitivity and specificity.
+    #[command(
+        after_help = "Examples:\n  haul eval heart-sound --dataset ../shared/data/pcg/circor\n  \
+        haul eval heart-sound --dataset ../shared/data/pcg/circor-dev --json"
+    )]
     HeartSound {
         /// Folder of NAME.wav + NAME.tsv pairs.
         #[arg(long, value_name = "DIR")]
         dataset: PathBuf,
-        /// Print JSON (overall keys: recordings, hr_within_5bpm, s1_f1, s2_f1, ms_per_recording).
+        /// Print JSON (overall keys: recordings, hr_within_5bpm, s1_f1, s2_f1, ms_per_recording,
+        /// and doubled, halved, swapped, unlabelled, subgroups, murmur, rows, ...).
         #[arg(long)]
         json: bool,
     },

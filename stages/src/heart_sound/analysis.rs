@@ -4,13 +4,16 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::beats::{Beat, Variability, assemble, variability};
+use super::beats::{Beat, Sound, assemble, sounds};
 use super::decode::{SourceInfo, decode_file};
 use super::envelope::{FEATURE_RATE, hilbert_envelope, homomorphic_envelope, to_frames};
 use super::error::HeartSoundError;
 use super::filter::{band_pass, remove_spikes};
+use super::labelling::Labelling;
+use super::murmur::{MurmurIndicator, indicate};
 use super::params::Params;
 use super::quality::{Quality, QualityInputs, assess};
+use super::rhythm::{HeartRate, heart_rate};
 use super::segment::{Block, segment};
 
 /// The stage's JSON output for one recording.
@@ -22,27 +25,26 @@ pub struct Analysis {
     pub analysis_rate_hz: u32,
     /// Heart rate and its variability (None when no rhythm was found).
     pub heart_rate: Option<HeartRate>,
-    /// Per-beat S1 and S2 times and intervals.
+    /// Per-beat S1 and S2 times and intervals. Empty when the S1/S2 labelling is uncertain
+    /// (see `labelling`): the stage does not guess which sound is which; `sounds` still lists
+    /// every sound found.
     pub beats: Vec<Beat>,
+    /// Every heart sound found (S1 or S2), in time order, whether or not the stage could tell
+    /// S1 from S2.
+    pub sounds: Vec<Sound>,
     /// Signal-quality index and verdict.
     pub quality: Quality,
     /// Per-block heart rate (a long recording is analysed in blocks of `block_s`).
     pub blocks: Vec<BlockSummary>,
+    /// S1/S2 labelling verdict: `confident` (with the probability that the labels are the
+    /// right way round) or `uncertain`, and the cues behind it.
+    pub labelling: Labelling,
+    /// Murmur indicator from the segmented cycles: `systolic`, `diastolic`, `phase_unknown` or
+    /// `none`, with its score in dB.
+    pub murmur: MurmurIndicator,
     /// Signal and envelope of the plotted window (not serialised).
     #[serde(skip)]
     pub trace: Trace,
-}
-
-/// Heart rate of the recording.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct HeartRate {
-    /// Heart rate (bpm) from the envelope autocorrelation (Schmidt et al. 2010), weighted by
-    /// block duration. More robust than beat-to-beat rates, which a few mis-segmented beats
-    /// in a noisy stretch can bias.
-    pub bpm: f64,
-    /// Beat-to-beat rates and variability from the segmented S1 sounds (None with fewer
-    /// than two cycles).
-    pub variability: Option<Variability>,
 }
 
 /// Heart rate of one block.
@@ -93,7 +95,8 @@ pub fn analyze_signal(samples: &[f32], source: SourceInfo, params: &Params) -> A
     segments.sort_by_key(|s| s.start);
     let total_frames = (x.len() as f64 * FEATURE_RATE / rate).floor() as usize;
     let beats = assemble(&segments, total_frames);
-    let heart_rate = heart_rate(&blocks, &beats);
+    let sounds = sounds(&segments, total_frames);
+    let heart_rate = heart_rate(&blocks, &beats, &sounds, x.len() as f64 / rate);
     let quality = assess(
         QualityInputs {
             periodicity: weighted(&blocks, |b| b.rate.map_or(0.0, |r| r.periodicity as f64)),
@@ -105,28 +108,20 @@ pub fn analyze_signal(samples: &[f32], source: SourceInfo, params: &Params) -> A
         params.min_quality as f64,
     );
     let trace = trace(&x, rate, params.plot_seconds as f64);
+    let labelling = Labelling::combine(blocks.iter().map(|b| b.labelling));
+    let levels: Vec<_> = blocks.iter().flat_map(|b| b.murmur.iter().copied()).collect();
     Analysis {
         source,
         analysis_rate_hz: params.analysis_rate_hz,
         heart_rate,
-        beats,
+        beats: if labelling.is_confident() { beats } else { Vec::new() },
+        sounds,
         quality,
         blocks: blocks.iter().map(summary).collect(),
+        labelling,
+        murmur: indicate(&levels, labelling.is_confident()),
         trace,
     }
-}
-
-fn heart_rate(blocks: &[Block], beats: &[Beat]) -> Option<HeartRate> {
-    let rated: Vec<&Block> = blocks.iter().filter(|b| b.rate.is_some()).collect();
-    if rated.is_empty() {
-        return None;
-    }
-    let owned: Vec<Block> = rated.into_iter().cloned().collect();
-    let autocorrelation_bpm = weighted(&owned, |b| b.rate.map_or(0.0, |r| r.bpm()));
-    Some(HeartRate {
-        bpm: autocorrelation_bpm,
-        variability: variability(beats),
-    })
 }
 
 /// Mean of `f` over blocks, weighted by block duration.

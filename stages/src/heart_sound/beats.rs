@@ -15,6 +15,10 @@ pub struct Sound {
     /// Energy centroid of the sound, seconds (what the evaluation compares with annotations;
     /// finer than the 20 ms frame grid of onset and end).
     pub centre_s: f64,
+    /// How clearly the sound stands out: its mean low-band envelope (log top-hat) in standard
+    /// deviations above the recording's mean (clear sounds about 1 or more; near 0 or below
+    /// in noise).
+    pub prominence: f64,
 }
 
 /// One heart cycle.
@@ -52,6 +56,7 @@ fn sound(s: &Segment) -> Sound {
         onset_s: s.start as f64 / FEATURE_RATE,
         end_s: s.end as f64 / FEATURE_RATE,
         centre_s: s.centroid / FEATURE_RATE,
+        prominence: s.level,
     }
 }
 
@@ -101,6 +106,15 @@ pub fn assemble(segments: &[Segment], total_frames: usize) -> Vec<Beat> {
     }
     link_cycles(&mut beats, (60.0 / 300.0, 60.0 / 20.0));
     beats
+}
+
+/// Every whole S1 or S2 segment (not touching either end of the recording) as a sound.
+pub fn sounds(segments: &[Segment], total_frames: usize) -> Vec<Sound> {
+    segments
+        .iter()
+        .filter(|s| matches!(s.state, State::S1 | State::S2) && s.start > 0 && s.end < total_frames)
+        .map(sound)
+        .collect()
 }
 
 /// Fill diastole and cycle length from the next beat's S1, when the gap is plausible.

@@ -1,12 +1,20 @@
 //! Emission model of the segmenter, learnt from each recording itself (no training data).
 //!
 //! Springer et al. (2016) fit logistic-regression emissions on annotated recordings. Here the
-//! emissions need no annotation: a first pass labels frames whose log-homomorphic envelope is
-//! above the quantile that the duration priors predict for sound (S1 + S2 time over the
-//! cycle) as sound; after each Viterbi pass, one diagonal Gaussian per state is re-estimated
-//! from the decoded segments (Viterbi training, Rabiner 1989), so S1 and S2 learn their own
-//! loudness and timbre in this recording.
+//! emissions need no annotation: a first pass labels frames whose low-band envelope is above
+//! the quantile that the duration priors predict for sound (S1 + S2 time over the cycle) as
+//! sound; after each Viterbi pass, one diagonal Gaussian per state is re-estimated from the
+//! decoded segments (Viterbi training, Rabiner 1989), so S1 and S2 learn their own loudness and
+//! timbre in this recording, and systole or diastole learn the murmur that fills them.
+//!
+//! Murmurs: S1 and S2 carry most of their energy below 100 Hz, murmurs mostly above it
+//! (medium- and high-pitched murmurs; Springer et al. read a 40-60 Hz band for the same
+//! reason). A loud murmur dominates the full-band envelopes and, used for the first pass,
+//! drags the sound states onto itself; the low band (below [`LOW_BAND_HZ`]) keeps S1 and S2 as
+//! its peaks, so the first pass reads it and the emissions carry it as a third feature.
 
+#[cfg(doc)]
+use super::envelope::LOW_BAND_HZ;
 use super::envelope::{Features, log_tophat};
 use super::hsmm::Segment;
 #[cfg(test)]
@@ -14,6 +22,8 @@ use super::hsmm::State;
 
 /// Number of features per frame.
 pub const DIMS: usize = 3;
+/// Index of the low-band feature, the one the first pass reads.
+pub const LOW_BAND: usize = 2;
 /// Slope of the first-pass logistic sound likelihood, per standard deviation.
 const FIRST_PASS_SLOPE: f32 = 2.0;
 /// Variance floor (features are z-scores) so that a state seen on few frames stays broad.
@@ -21,12 +31,13 @@ const VARIANCE_FLOOR: f32 = 0.05;
 /// Frames a state needs before it gets its own Gaussian (else it shares its class's).
 const MIN_FRAMES: usize = 8;
 
-/// Per-frame feature vectors: the log top-hat of each envelope, z-scored over the block.
+/// Per-frame feature vectors: the log top-hat of the homomorphic, Hilbert and low-band
+/// envelopes, each z-scored over the block.
 pub fn observations(f: &Features) -> Vec<[f32; DIMS]> {
     let homo = zscore(&log_tophat(&f.homomorphic));
     let hilb = zscore(&log_tophat(&f.hilbert));
-    let high = zscore(&log_tophat(&f.high_band));
-    (0..homo.len()).map(|t| [homo[t], hilb[t], high[t]]).collect()
+    let low = zscore(&log_tophat(&f.low_band));
+    (0..homo.len()).map(|t| [homo[t], hilb[t], low[t]]).collect()
 }
 
 fn zscore(x: &[f32]) -> Vec<f32> {
@@ -37,9 +48,10 @@ fn zscore(x: &[f32]) -> Vec<f32> {
     x.iter().map(|v| (v - mean) / sd).collect()
 }
 
-/// First-pass emissions: sound if the envelope is above the `sound_fraction` top quantile.
+/// First-pass emissions: sound if the low-band envelope is above the `sound_fraction` top
+/// quantile.
 pub fn first_pass(obs: &[[f32; DIMS]], sound_fraction: f64) -> [Vec<f32>; 4] {
-    let mut env: Vec<f32> = obs.iter().map(|o| o[0]).collect();
+    let mut env: Vec<f32> = obs.iter().map(|o| o[LOW_BAND]).collect();
     let k = ((1.0 - sound_fraction.clamp(0.05, 0.95)) * env.len() as f64) as usize;
     let k = k.min(env.len().saturating_sub(1));
     let threshold = if env.is_empty() {
@@ -49,11 +61,11 @@ pub fn first_pass(obs: &[[f32; DIMS]], sound_fraction: f64) -> [Vec<f32>; 4] {
     };
     let sound: Vec<f32> = obs
         .iter()
-        .map(|o| log_sigmoid(FIRST_PASS_SLOPE * (o[0] - threshold)))
+        .map(|o| log_sigmoid(FIRST_PASS_SLOPE * (o[LOW_BAND] - threshold)))
         .collect();
     let quiet: Vec<f32> = obs
         .iter()
-        .map(|o| log_sigmoid(-FIRST_PASS_SLOPE * (o[0] - threshold)))
+        .map(|o| log_sigmoid(-FIRST_PASS_SLOPE * (o[LOW_BAND] - threshold)))
         .collect();
     [sound.clone(), quiet.clone(), sound, quiet]
 }

@@ -28,7 +28,14 @@ pub struct Features {
     /// RMS per frame above [`HIGH_BAND_HZ`]: S2 is higher pitched than S1 (Arnott et al.
     /// 1984), so this feature lets the segmenter tell them apart by timbre, not only timing.
     pub high_band: Vec<f32>,
+    /// RMS per frame below [`LOW_BAND_HZ`]: where S1 and S2 have most of their energy and
+    /// most murmurs little (see `emission.rs`).
+    pub low_band: Vec<f32>,
 }
+
+/// Upper edge (Hz) of the low band feature (second-order Butterworth low-pass of the
+/// band-passed signal, so the band is 25-80 Hz).
+pub const LOW_BAND_HZ: f64 = 80.0;
 
 /// Magnitude of the analytic signal of `x`.
 pub fn hilbert_envelope(x: &[f32]) -> Vec<f32> {
@@ -109,10 +116,13 @@ pub fn features(band_passed: &[f32], rate: f64) -> Features {
     let homomorphic = homomorphic_envelope(&hilbert, rate);
     let mut high = filtfilt(band_passed, &[Biquad::highpass(HIGH_BAND_HZ, rate)], 64);
     high.iter_mut().for_each(|v| *v *= *v);
+    let mut low = filtfilt(band_passed, &[Biquad::lowpass(LOW_BAND_HZ, rate)], 64);
+    low.iter_mut().for_each(|v| *v *= *v);
     Features {
         homomorphic: to_frames(&homomorphic, rate),
         hilbert: to_frames(&hilbert, rate),
         high_band: to_frames(&high, rate).into_iter().map(f32::sqrt).collect(),
+        low_band: to_frames(&low, rate).into_iter().map(f32::sqrt).collect(),
     }
 }
 

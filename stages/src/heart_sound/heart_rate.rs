@@ -15,10 +15,16 @@
 //!
 //! The systolic interval (S1 onset to S2 onset) is read off the same autocorrelation, as
 //! Springer et al. do: the highest peak inside the cycle is the S1-S2 spacing, the shorter of
-//! it and its complement is systole. A physiological prior from the heart rate (Weissler et
+//! it and its complement is systole (systole is the shorter part of the cycle at rest and in
+//! children up to about 150 bpm). A physiological prior from the heart rate (Weissler et
 //! al., Circulation 1968: total electromechanical systole QS2 = 546 - 2.1 HR ms, less 50 ms
-//! from Q to the onset of S1) rejects peaks that cannot be systole and decides when the longer
-//! reading is plausible too.
+//! from Q to the onset of S1) rejects readings that cannot be systole.
+//!
+//! The highest peak is not always the cycle: with sinus arrhythmia (strong in children) the
+//! cycle peak smears while the S1-S2 spacing, which varies little from beat to beat, stays
+//! sharp, so a systole can outscore the cycle. [`candidates`] therefore returns the few
+//! highest peaks, and the segmenter decides between them by how well each explains the
+//! recording (see `hypotheses.rs`).
 
 use super::envelope::FEATURE_RATE;
 
@@ -28,10 +34,11 @@ pub const HALF_RATE_RATIO: f32 = 0.8;
 const MULTIPLE_TOLERANCE: f64 = 0.1;
 /// Lags closer than this (s) to 0 or to the cycle are not S1-S2 spacings.
 const EDGE_S: f64 = 0.1;
-/// A systolic reading below this fraction of the prior is taken for another sound.
-const MIN_SYSTOLE_OF_PRIOR: f64 = 0.5;
-/// The longer reading is admitted as systole up to this multiple of the prior.
-pub const MAX_LONG_SYSTOLE_OF_PRIOR: f64 = 1.25;
+/// A systolic reading below this fraction of the prior is taken for another sound (split S1,
+/// S3); children's systole runs up to a third shorter than the adult regression.
+const MIN_SYSTOLE_OF_PRIOR: f64 = 0.6;
+/// A systolic reading above this multiple of the prior is taken for another spacing.
+const MAX_SYSTOLE_OF_PRIOR: f64 = 1.3;
 /// Half a cycle within this fraction of the expected systolic interval could be S1-to-S2.
 const SYSTOLE_MATCH: f64 = 0.15;
 
@@ -43,12 +50,6 @@ pub struct RateEstimate {
     /// Systolic interval (S1 onset to S2 onset) in seconds, taking systole as the shorter
     /// part of the cycle (Springer et al. 2016).
     pub systolic_s: f64,
-    /// The autocorrelation shows the S1-S2 spacing twice, at the systolic lag and at the cycle
-    /// less it, and cannot tell which is systole. At fast rates systole and diastole are close
-    /// and the longer spacing may be systole: it is offered here when it lies within
-    /// [`MAX_LONG_SYSTOLE_OF_PRIOR`] of the physiological prior, and the segmenter decides
-    /// between the two by the sounds' pitch.
-    pub alternative_systolic_s: Option<f64>,
     /// Normalised autocorrelation at the cycle lag (0..1): how periodic the envelope is.
     pub periodicity: f32,
 }
@@ -77,28 +78,43 @@ pub fn autocorrelation(x: &[f32], max_lag: usize) -> Vec<f32> {
         .collect()
 }
 
+#[cfg(test)]
 /// Estimate the heart cycle from an envelope feature at [`FEATURE_RATE`] (the log top-hat of
-/// the homomorphic envelope in the stage).
+/// the homomorphic envelope in the stage): the first of [`candidates`].
 pub fn estimate(envelope: &[f32], min_bpm: f64, max_bpm: f64) -> Option<RateEstimate> {
+    candidates(envelope, min_bpm, max_bpm, 1).into_iter().next()
+}
+
+/// Up to `count` candidate heart cycles, each with its systolic interval: first the highest
+/// autocorrelation peak between `60 / max_bpm` and `60 / min_bpm` seconds after the half-rate
+/// guard, then the next highest peaks. Empty when the envelope has no periodicity.
+pub fn candidates(envelope: &[f32], min_bpm: f64, max_bpm: f64, count: usize) -> Vec<RateEstimate> {
     let lo = ((60.0 / max_bpm) * FEATURE_RATE).floor().max(2.0) as usize;
     let hi = ((60.0 / min_bpm) * FEATURE_RATE).ceil() as usize;
     let r = autocorrelation(envelope, hi + 1);
     if r.len() < lo + 3 {
-        return None;
+        return Vec::new();
     }
     let hi = hi.min(r.len() - 2);
-    let peaks: Vec<usize> = (lo.max(1)..=hi).filter(|&k| is_peak(&r, k)).collect();
-    let best = *peaks.iter().max_by(|&&a, &&b| r[a].total_cmp(&r[b]))?;
-    let cycle = guard_multiples(&r, &peaks, best, lo);
-    let cycle_lag = refine(&r, cycle);
-    let cycle_s = cycle_lag / FEATURE_RATE;
-    let (systolic_s, alternative_systolic_s) = systolic_intervals(&r, cycle_s);
-    Some(RateEstimate {
-        cycle_s,
-        systolic_s,
-        alternative_systolic_s,
-        periodicity: r[cycle].clamp(0.0, 1.0),
-    })
+    let mut peaks: Vec<usize> = (lo.max(1)..=hi).filter(|&k| is_peak(&r, k)).collect();
+    let Some(&best) = peaks.iter().max_by(|&&a, &&b| r[a].total_cmp(&r[b])) else {
+        return Vec::new();
+    };
+    let first = guard_multiples(&r, &peaks, best, lo);
+    peaks.retain(|&k| k != first);
+    peaks.sort_by(|&a, &b| r[b].total_cmp(&r[a]));
+    std::iter::once(first)
+        .chain(peaks)
+        .take(count)
+        .map(|k| {
+            let cycle_s = refine(&r, k) / FEATURE_RATE;
+            RateEstimate {
+                cycle_s,
+                systolic_s: systolic_interval(&r, cycle_s),
+                periodicity: r[k].clamp(0.0, 1.0),
+            }
+        })
+        .collect()
 }
 
 /// Apply the half-rate guard to the highest peak `best` (see the module docs).
@@ -125,26 +141,22 @@ fn guard_multiples(r: &[f32], peaks: &[usize], best: usize, lo: usize) -> usize 
     }
 }
 
-/// Systolic interval read off the autocorrelation, plus the alternative reading when
-/// physiology admits it (see [`RateEstimate::alternative_systolic_s`]).
-fn systolic_intervals(r: &[f32], cycle_s: f64) -> (f64, Option<f64>) {
+/// Systolic interval read off the autocorrelation (the shorter reading of the highest
+/// S1-S2 spacing peak), or the physiological prior when the reading is not a plausible
+/// systole for this cycle.
+fn systolic_interval(r: &[f32], cycle_s: f64) -> f64 {
     let prior = systolic_prior(cycle_s);
+    let fallback = prior.min(cycle_s / 2.0);
     let lo = ((EDGE_S * FEATURE_RATE).ceil() as usize).max(2);
     let hi = (((cycle_s - EDGE_S) * FEATURE_RATE).floor() as usize).min(r.len().saturating_sub(2));
     let cross = (lo..=hi)
         .filter(|&k| is_peak(r, k))
         .max_by(|&a, &b| r[a].total_cmp(&r[b]))
         .map(|k| refine(r, k) / FEATURE_RATE);
-    let Some(lag) = cross else {
-        return (prior.min(cycle_s / 2.0), None);
-    };
-    let short = lag.min(cycle_s - lag);
-    if short < MIN_SYSTOLE_OF_PRIOR * prior {
-        // A peak too early for S2 (split sound, S3): fall back on the prior.
-        return (prior.min(cycle_s / 2.0), None);
+    match cross.map(|lag| lag.min(cycle_s - lag)) {
+        Some(short) if (MIN_SYSTOLE_OF_PRIOR * prior..=MAX_SYSTOLE_OF_PRIOR * prior).contains(&short) => short,
+        _ => fallback,
     }
-    let long = cycle_s - short;
-    (short, (long <= MAX_LONG_SYSTOLE_OF_PRIOR * prior).then_some(long))
 }
 
 /// Expected S1-onset-to-S2-onset interval (s) for a heart cycle of `cycle_s` seconds:
@@ -220,14 +232,21 @@ mod tests {
     }
 
     #[test]
-    fn systolic_interval_is_the_shorter_spacing_and_slow_hearts_get_no_alternative() {
+    fn systolic_interval_is_the_shorter_spacing() {
         let est = estimate(&envelope(75.0, 20.0, 1.0, 0.8, 1.0), 30.0, 200.0).unwrap();
         let expected = systolic_prior(0.8);
         assert!((est.systolic_s - expected).abs() < 0.03, "{}", est.systolic_s);
-        assert_eq!(est.alternative_systolic_s, None);
         let fast = estimate(&envelope(140.0, 20.0, 1.0, 0.8, 1.0), 30.0, 200.0).unwrap();
-        let alt = fast.alternative_systolic_s.unwrap();
-        assert!((alt + fast.systolic_s - fast.cycle_s).abs() < 1e-9);
+        assert!(fast.systolic_s <= fast.cycle_s / 2.0 + 1e-9);
+    }
+
+    #[test]
+    fn candidates_start_with_the_estimate_and_include_the_cycle_behind_a_sharp_systole() {
+        let env = envelope(90.0, 20.0, 1.0, 1.0, 1.0);
+        let c = candidates(&env, 30.0, 200.0, 3);
+        assert_eq!(c.len(), 3);
+        assert_eq!(Some(c[0]), estimate(&env, 30.0, 200.0));
+        assert!(c.iter().any(|e| (e.bpm() - 90.0).abs() < 2.0), "{c:?}");
     }
 
     #[test]

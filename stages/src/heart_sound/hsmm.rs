@@ -79,6 +79,9 @@ pub struct Segment {
     /// Time of the sound's energy centroid in frames (fractional; frame `t` spans `t..t+1`).
     /// The decoder sets the midpoint; the segmenter refines it from the envelope.
     pub centroid: f64,
+    /// Mean low-band envelope over the segment, in standard deviations of the block (its
+    /// log top-hat, z-scored; see `emission.rs`). The segmenter sets it after decoding.
+    pub level: f64,
 }
 
 impl Segment {
@@ -89,6 +92,7 @@ impl Segment {
             start,
             end,
             centroid: 0.5 * (start + end) as f64,
+            level: 0.0,
         }
     }
 }
@@ -129,11 +133,20 @@ impl DurationTable {
     }
 }
 
+/// The most likely state sequence and its joint log likelihood (emissions plus durations).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Decoding {
+    /// Segments in time order, covering every frame.
+    pub segments: Vec<Segment>,
+    /// Log likelihood of the best path.
+    pub log_likelihood: f64,
+}
+
 /// Most likely state sequence given per-frame log emission likelihoods `emit[state][frame]`.
-pub fn viterbi(emit: &[Vec<f32>; 4], durations: &Durations, rate: f64) -> Vec<Segment> {
+pub fn viterbi(emit: &[Vec<f32>; 4], durations: &Durations, rate: f64) -> Decoding {
     let n = emit[0].len();
     if n == 0 {
-        return Vec::new();
+        return Decoding::default();
     }
     let tables: Vec<DurationTable> = durations.0.iter().map(|g| DurationTable::new(*g, rate)).collect();
     let cum: Vec<Vec<f64>> = emit.iter().map(|e| prefix_sums(e)).collect();
@@ -147,7 +160,11 @@ pub fn viterbi(emit: &[Vec<f32>; 4], durations: &Durations, rate: f64) -> Vec<Se
             back[t][j] = d as u32;
         }
     }
-    backtrack(&best, &back, n)
+    let (segments, log_likelihood) = backtrack(&best, &back, n);
+    Decoding {
+        segments,
+        log_likelihood,
+    }
 }
 
 /// Best way for a state-`j` segment to end at `t`: returns the score and its duration.
@@ -175,8 +192,9 @@ fn best_segment(best: &[[f64; 4]], cum: &[f64], table: &DurationTable, j: usize,
     top
 }
 
-fn backtrack(best: &[[f64; 4]], back: &[[u32; 4]], n: usize) -> Vec<Segment> {
+fn backtrack(best: &[[f64; 4]], back: &[[u32; 4]], n: usize) -> (Vec<Segment>, f64) {
     let mut j = (0..4).max_by(|&a, &b| best[n][a].total_cmp(&best[n][b])).unwrap_or(0);
+    let score = best[n][j];
     let mut t = n;
     let mut out = Vec::new();
     while t > 0 {
@@ -186,7 +204,7 @@ fn backtrack(best: &[[f64; 4]], back: &[[u32; 4]], n: usize) -> Vec<Segment> {
         j = State::prev(j);
     }
     out.reverse();
-    out
+    (out, score)
 }
 
 fn prefix_sums(x: &[f32]) -> Vec<f64> {
@@ -226,7 +244,7 @@ mod tests {
             sounds.push((20 + c * 40, 25 + c * 40, State::S2));
         }
         let e = emissions(405, &sounds);
-        let segs = viterbi(&e, &Durations::from_rate(0.8, 0.3), 50.0);
+        let segs = viterbi(&e, &Durations::from_rate(0.8, 0.3), 50.0).segments;
         let s1: Vec<_> = segs.iter().filter(|s| s.state == State::S1).collect();
         let s2: Vec<_> = segs.iter().filter(|s| s.state == State::S2).collect();
         assert_eq!(s1.len(), 10);

@@ -1,9 +1,45 @@
 //! `heart-sound`: decode a phonocardiogram (WAV, FLAC, MP3, Ogg Vorbis; any rate and channel
-//! count), find the heart rate and the S1/S2 sounds of each beat, rate the signal quality,
-//! and plot it. The method is documented in `analysis.rs` and the README.
+//! count), find the heart rate and the S1/S2 sounds of each beat, tell S1 from S2 or say it
+//! cannot, flag a murmur, rate the signal quality, and plot it.
+//!
+//! # Method
+//!
+//! 1. Decode, mix to mono, resample to 1 kHz (`decode.rs`, `resample.rs`); band-pass
+//!    25-400 Hz and remove friction spikes (`filter.rs`; Springer et al. 2016, Schmidt et al.
+//!    2010).
+//! 2. Envelopes at 50 frames/s: homomorphic, Hilbert and a 25-80 Hz low band where S1 and S2
+//!    carry their energy and most murmurs little (`envelope.rs`).
+//! 3. Per block of about 30 s: candidate heart cycles from the envelope autocorrelation
+//!    (`heart_rate.rs`), each segmented by an explicit-duration HSMM with emissions and
+//!    durations learnt from the recording itself (`hypotheses.rs`, `training.rs`,
+//!    `emission.rs`, `hsmm.rs`); the cycle whose segmentation explains the envelope best wins,
+//!    which rejects an S1-S2 interval taken for a cycle.
+//! 4. S1/S2 labelling verdict from the timing of systole and diastole, checked against pitch,
+//!    duration and beat-to-beat variability (`cues.rs`, `labelling.rs`).
+//! 5. Heart rate from the clearer half of the segmented cycles, the autocorrelation as fallback
+//!    (`rhythm.rs`); beats, intervals and variability (`beats.rs`); murmur indicator from the
+//!    inner systole and diastole of each beat (`murmur.rs`); quality (`quality.rs`); plot
+//!    (`plot.rs`).
+//!
+//! # Output (JSON, [`Analysis`])
+//!
+//! `source`, `analysis_rate_hz`, `heart_rate` (`bpm`, `source`: `segmentation` or
+//! `autocorrelation`, `segmentation_bpm`, `autocorrelation_bpm`, `variability`), `beats` (S1
+//! and S2 per beat with onset, end, centre and `prominence`, systolic and diastolic intervals;
+//! empty when the labelling is uncertain), `sounds` (every heart sound found, unlabelled),
+//! `labelling` (`status`: `confident` or `uncertain`, `confidence`, `cues`), `murmur` (`kind`:
+//! `systolic`, `diastolic`, `phase_unknown` or `none`, `score` in dB, `systolic_db`,
+//! `systole_louder`, `beats`), `quality`, `blocks`. Fields added since the first version:
+//! `sounds`, `labelling`, `murmur`, `Sound::prominence`, `HeartRate::source`,
+//! `segmentation_bpm`, `autocorrelation_bpm`; `heart_rate.bpm` now comes from the segmentation
+//! when it covers the recording.
+//!
+//! `haul eval heart-sound` scores the stage on annotated recordings, by subgroup when patient
+//! metadata is present (`eval/`).
 
 mod analysis;
 mod beats;
+mod cues;
 mod decode;
 mod emission;
 mod envelope;
@@ -13,22 +49,33 @@ mod filter;
 mod font;
 mod heart_rate;
 mod hsmm;
+mod hypotheses;
+mod labelling;
+mod murmur;
 mod params;
 mod plot;
 mod quality;
 mod resample;
+mod rhythm;
 mod segment;
 pub mod synth;
+mod training;
 
-pub use analysis::{Analysis, BlockSummary, HeartRate, Trace, analyze_file, analyze_signal};
+pub use analysis::{Analysis, BlockSummary, Trace, analyze_file, analyze_signal};
 pub use beats::{Beat, Sound, Variability};
+pub use cues::Cues;
 pub use decode::{Decoded, SourceInfo, decode_file};
 pub use error::HeartSoundError;
-pub use eval::{Counts, EvalReport, EvalRow, evaluate, print_table};
+pub use eval::{
+    Counts, EvalReport, EvalRow, HrOutcome, MurmurGroup, MurmurScores, RecordingMeta, Subgroup, evaluate, print_table,
+};
+pub use labelling::{LabelStatus, Labelling};
+pub use murmur::{MurmurIndicator, MurmurKind};
 pub use params::Params;
 pub use plot::render_plot;
 pub use quality::Quality;
 pub use resample::{Resampler, resample};
+pub use rhythm::{HeartRate, RateSource};
 
 use haul_pipeline::prelude::*;
 

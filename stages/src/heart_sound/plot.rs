@@ -13,6 +13,7 @@ use super::font;
 
 const S1_COLOUR: RGBColor = RGBColor(220, 40, 40);
 const S2_COLOUR: RGBColor = RGBColor(40, 90, 220);
+const UNLABELLED_COLOUR: RGBColor = RGBColor(150, 150, 150);
 const WAVE_COLOUR: RGBColor = RGBColor(40, 40, 40);
 const ENVELOPE_COLOUR: RGBColor = RGBColor(20, 140, 60);
 const TITLE_H: u32 = 36;
@@ -54,14 +55,19 @@ fn draw(root: &Area<'_>, a: &Analysis, height: u32) -> Result<(), HeartSoundErro
     Ok(())
 }
 
-/// S1 and S2 sounds that fall in the plotted window.
+/// S1 and S2 sounds that fall in the plotted window (grey when they could not be labelled).
 fn sounds_in(a: &Analysis, secs: f64) -> Vec<(Sound, RGBColor)> {
-    a.beats
+    let labelled: Vec<(Sound, RGBColor)> = a
+        .beats
         .iter()
         .flat_map(|b| [(b.s1, S1_COLOUR), (b.s2, S2_COLOUR)])
         .filter_map(|(s, c)| s.map(|s| (s, c)))
-        .filter(|(s, _)| s.onset_s < secs)
-        .collect()
+        .collect();
+    let all = match a.labelling.is_confident() {
+        true => labelled,
+        false => a.sounds.iter().map(|s| (*s, UNLABELLED_COLOUR)).collect(),
+    };
+    all.into_iter().filter(|(s, _)| s.onset_s < secs).collect()
 }
 
 fn title(a: &Analysis) -> String {
@@ -69,11 +75,11 @@ fn title(a: &Analysis) -> String {
         .heart_rate
         .map_or("HR -".to_string(), |h| format!("HR {:.0} BPM", h.bpm));
     let verdict = if a.quality.usable { "USABLE" } else { "UNUSABLE" };
-    format!(
-        "{hr}   SQI {:.2} {verdict}   {} BEATS   S1 RED  S2 BLUE   TIME IN S",
-        a.quality.index,
-        a.beats.len()
-    )
+    let labels = match a.labelling.is_confident() {
+        true => format!("{} BEATS   S1 RED  S2 BLUE", a.beats.len()),
+        false => format!("{} SOUNDS   S1/S2 UNCERTAIN", a.sounds.len()),
+    };
+    format!("{hr}   SQI {:.2} {verdict}   {labels}   TIME IN S", a.quality.index)
 }
 
 fn draw_waveform(

@@ -5,13 +5,14 @@
 //! rate. Segments are kept from the block whose core (the block without its margins) holds
 //! their start.
 
-use super::emission::{DIMS, StateGaussians, first_pass, observations};
-use super::envelope::{FEATURE_RATE, Features, features, log_tophat};
-use super::heart_rate::{RateEstimate, estimate};
-use super::hsmm::{Durations, S1_DURATION, S2_DURATION, Segment, State, viterbi};
+use super::emission::{DIMS, LOW_BAND, observations};
+use super::envelope::{FEATURE_RATE, Features, features};
+use super::heart_rate::RateEstimate;
+use super::hsmm::Segment;
+use super::hypotheses::segment_block;
+use super::labelling::{Labelling, judge};
+use super::murmur::{PhaseLevels, phase_levels};
 
-/// Viterbi-training passes after the first pass.
-const REFITS: usize = 2;
 /// Seconds of context added before and after each block.
 pub const MARGIN_S: f64 = 3.0;
 
@@ -26,6 +27,10 @@ pub struct Block {
     pub rate: Option<RateEstimate>,
     /// Decoded segments whose start lies in the core, in frames from the recording start.
     pub segments: Vec<Segment>,
+    /// S1/S2 labelling verdict of the block.
+    pub labelling: Labelling,
+    /// Inner systole and diastole levels of the block's complete beats (murmur indicator).
+    pub murmur: Vec<PhaseLevels>,
 }
 
 /// Split `n` samples at `rate` Hz into near-equal blocks of about `block_s` seconds.
@@ -46,6 +51,9 @@ pub fn segment(signal: &[f32], rate: f64, block_s: f64, bpm: (f64, f64)) -> Vec<
             let feats = features(&signal[from..to], rate);
             let (est, mut segs) = segment_features(&feats, bpm);
             set_centroids(&mut segs, &feats.hilbert);
+            set_levels(&mut segs, &observations(&feats));
+            let labelling = judge(&mut segs, &feats);
+            let murmur = phase_levels(&segs, &feats);
             let offset = (from as f64 * FEATURE_RATE / rate).round() as usize;
             let core = (a as f64 * FEATURE_RATE / rate)..(b as f64 * FEATURE_RATE / rate);
             let segments = segs
@@ -63,9 +71,20 @@ pub fn segment(signal: &[f32], rate: f64, block_s: f64, bpm: (f64, f64)) -> Vec<
                 end_s: b as f64 / rate,
                 rate: est,
                 segments,
+                labelling,
+                murmur,
             }
         })
         .collect()
+}
+
+/// Set each segment's level: the mean low-band feature over its frames.
+pub fn set_levels(segs: &mut [Segment], obs: &[[f32; DIMS]]) {
+    for s in segs.iter_mut() {
+        let frames = &obs[s.start.min(obs.len())..s.end.min(obs.len())];
+        let sum: f64 = frames.iter().map(|o| o[LOW_BAND] as f64).sum();
+        s.level = sum / frames.len().max(1) as f64;
+    }
 }
 
 /// Set each segment's centroid to the energy centroid of the envelope over its frames.
@@ -85,83 +104,11 @@ pub fn set_centroids(segs: &mut [Segment], envelope: &[f32]) {
 }
 
 /// Heart rate and segmentation of one block's features (frames relative to the block).
-///
-/// When the heart is fast enough for the longer S1-S2 spacing to be systole too, both
-/// readings are decoded (and the first one with its labels swapped), and the one whose S2 is
-/// higher pitched than its S1 wins: S2 has more high-frequency energy than S1 (Arnott et al.,
-/// J. Biomed. Eng. 1984; Springer et al. 2016 use the same cue through their PSD feature).
 pub fn segment_features(f: &Features, bpm: (f64, f64)) -> (Option<RateEstimate>, Vec<Segment>) {
-    let Some(mut est) = estimate(&log_tophat(&f.homomorphic), bpm.0, bpm.1) else {
-        return (None, Vec::new());
-    };
-    let obs = observations(f);
-    let first = decode(&obs, est.cycle_s, est.systolic_s);
-    let Some(long) = est.alternative_systolic_s else {
-        return (Some(est), first);
-    };
-    let pitch = pitch(f);
-    let candidates = [
-        (est.systolic_s, first.clone()),
-        (long, swap(&first)),
-        (long, decode(&obs, est.cycle_s, long)),
-    ];
-    let best = candidates
-        .into_iter()
-        .map(|(sys, segs)| (pitch_contrast(&pitch, &segs), sys, segs))
-        .max_by(|a, b| a.0.total_cmp(&b.0));
-    match best {
-        Some((_, sys, segs)) => {
-            est.systolic_s = sys;
-            (Some(est), segs)
-        }
-        None => (Some(est), first),
+    match segment_block(f, bpm) {
+        Some(s) => (Some(s.rate), s.decoding.segments),
+        None => (None, Vec::new()),
     }
-}
-
-/// First pass and Viterbi-training passes with durations for `cycle_s` and `systolic_s`.
-fn decode(obs: &[[f32; DIMS]], cycle_s: f64, systolic_s: f64) -> Vec<Segment> {
-    let durations = Durations::from_rate(cycle_s, systolic_s);
-    let sound_fraction = (S1_DURATION.mean + S2_DURATION.mean) / cycle_s;
-    let mut segs = viterbi(&first_pass(obs, sound_fraction), &durations, FEATURE_RATE);
-    for _ in 0..REFITS {
-        let Some(model) = StateGaussians::fit(obs, &segs) else {
-            break;
-        };
-        segs = viterbi(&model.emissions(obs), &durations, FEATURE_RATE);
-    }
-    segs
-}
-
-/// The same boundaries with S1 <-> S2 and systole <-> diastole.
-fn swap(segs: &[Segment]) -> Vec<Segment> {
-    segs.iter()
-        .map(|s| Segment {
-            state: State::ALL[(s.state as usize + 2) % 4],
-            ..*s
-        })
-        .collect()
-}
-
-/// Per-frame pitch: log ratio of high-band RMS to the Hilbert envelope.
-fn pitch(f: &Features) -> Vec<f32> {
-    f.high_band
-        .iter()
-        .zip(&f.hilbert)
-        .map(|(h, e)| h.max(1e-12).ln() - e.max(1e-12).ln())
-        .collect()
-}
-
-/// Mean pitch over S2 frames minus mean pitch over S1 frames.
-fn pitch_contrast(pitch: &[f32], segs: &[Segment]) -> f64 {
-    let mean = |state: State| {
-        let (sum, n) = segs
-            .iter()
-            .filter(|s| s.state == state)
-            .flat_map(|s| pitch[s.start..s.end.min(pitch.len())].iter())
-            .fold((0.0f64, 0usize), |(a, n), v| (a + *v as f64, n + 1));
-        if n == 0 { 0.0 } else { sum / n as f64 }
-    };
-    mean(State::S2) - mean(State::S1)
 }
 
 #[cfg(test)]
