@@ -67,6 +67,15 @@ pub enum UploadError {
         /// What is wrong.
         message: String,
     },
+    /// The cloud's plan names a host that is not the trusted S3 endpoint; nothing was sent.
+    #[error("{file}: {source}")]
+    Untrusted {
+        /// The file.
+        file: PathBuf,
+        /// The URL and what is trusted.
+        #[source]
+        source: crate::trust::Untrusted,
+    },
     /// Retries are exhausted.
     #[error("{file}: gave up after {attempts} failed attempts; last error: {last}")]
     GaveUp {

@@ -71,6 +71,8 @@ pub mod state;
 #[cfg(feature = "client")]
 pub mod tls;
 #[cfg(feature = "client")]
+pub mod trust;
+#[cfg(feature = "client")]
 mod upload;
 
 #[cfg(feature = "dev-certs")]
@@ -83,5 +85,6 @@ pub use {
     options::{BrokerUrl, ConnectOptions, UploadOptions},
     progress::ProgressMode,
     results::ResultWait,
+    trust::TrustedS3,
     upload::{UploadKind, UploadOutcome},
 };

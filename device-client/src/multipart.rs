@@ -208,6 +208,7 @@ mod tests {
                 offset: i * part_size,
                 size: part_size.min(file_size - i * part_size),
                 url: format!("http://s3/part{}", i + 1),
+                headers: Default::default(),
             })
             .collect()
     }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::backoff::Backoff;
 use crate::progress::ProgressMode;
 use crate::tls::TlsFiles;
+use crate::trust::TrustedS3;
 
 /// Why an option was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -183,6 +184,11 @@ pub struct UploadOptions {
     pub stall_timeout: Duration,
     /// Progress display.
     pub progress: ProgressMode,
+    /// The only S3 endpoint the file may be sent to (see [`crate::trust`]).
+    pub s3: TrustedS3,
+    /// Preferred multipart part size; raised so a file has at most 1500 parts (their
+    /// digests travel in the request). The cloud decides whether to use multipart.
+    pub part_size: u64,
     /// Keep the state file (marked completed) after success instead of deleting it, so a
     /// crash before the caller's own bookkeeping (the spool's move to done/) does not
     /// upload the file again: a later upload of the unchanged file returns at once.
@@ -191,7 +197,8 @@ pub struct UploadOptions {
 
 impl UploadOptions {
     /// Defaults: 30 s response timeout, 4 parts in parallel, [`Backoff::default`],
-    /// 20 refreshes, 60 s stall timeout, automatic progress display.
+    /// 20 refreshes, 60 s stall timeout, automatic progress display, Amazon S3 trusted,
+    /// 16 MiB parts.
     pub fn new(state_dir: impl Into<PathBuf>) -> Self {
         UploadOptions {
             state_dir: state_dir.into(),
@@ -203,6 +210,8 @@ impl UploadOptions {
             max_refreshes: 20,
             stall_timeout: Duration::from_secs(60),
             progress: ProgressMode::Auto,
+            s3: TrustedS3::Aws,
+            part_size: 16 << 20,
             keep_completed_state: false,
         }
     }

@@ -1,7 +1,6 @@
 //! Multipart parts in parallel (bounded), each streamed from its file offset and retried
 //! on its own; every finished part is reported at once so it can be persisted.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
@@ -80,7 +79,8 @@ pub(crate) async fn upload_parts<E>(
 }
 
 async fn put_part(run: PartsRun, part: PartPlan) -> Result<(u32, String), PartFail> {
-    let headers = BTreeMap::from([("content-length".to_owned(), part.size.to_string())]);
+    let mut headers = part.headers.clone();
+    headers.insert("content-length".to_owned(), part.size.to_string());
     let mut failures = 0u32;
     loop {
         if is_expired(run.expires) {

@@ -8,6 +8,9 @@ use crate::http::{Failure, PutRange};
 use crate::progress::Progress;
 use crate::upload::{Job, Step, UploadKind, is_expired};
 
+/// Network failures on one URL before a fresh plan is asked for.
+const SAME_URL_NETWORK_FAILURES: u32 = 3;
+
 impl Job<'_> {
     /// Uploads the file to `url`; retries network errors on the same URL until it expires.
     pub(crate) async fn single(
@@ -34,8 +37,12 @@ impl Job<'_> {
         self.state.key = Some(key);
         self.state.forget_upload_id_only();
         self.store.save(&self.state)?;
+        // An endpoint may refuse a URL (expired, say) and close the connection while the
+        // body is still being written: then the device sees a broken connection, not the
+        // 403. After a few such failures on one URL, ask for a fresh plan.
+        let mut broken = 0;
         loop {
-            if is_expired(expires) {
+            if is_expired(expires) || broken >= SAME_URL_NETWORK_FAILURES {
                 return Ok(Step::Refresh);
             }
             let progress = Progress::start(self.opts.progress, "uploading", self.file.size, 0);
@@ -54,7 +61,10 @@ impl Job<'_> {
                     return Ok(Step::Done(self.finish(UploadKind::Single, etag)?));
                 }
                 Err(e) => match e.failure() {
-                    Failure::Retry => self.backoff(e.to_string()).await?,
+                    Failure::Retry => {
+                        broken += 1;
+                        self.backoff(e.to_string()).await?
+                    }
                     Failure::Expired => return Ok(Step::Refresh),
                     Failure::Permanent => {
                         return Err(UploadError::Http {
@@ -67,6 +77,7 @@ impl Job<'_> {
         }
     }
 
+    /// Bad-plan errors name what does not fit.
     pub(crate) fn bad_plan(&self, message: String) -> UploadError {
         UploadError::BadPlan {
             file: self.file.path.clone(),

@@ -202,6 +202,7 @@ mod tests {
             size: 20,
             mtime_ns: 7,
             sha256: "ab".repeat(32),
+            parts: None,
         }
     }
 

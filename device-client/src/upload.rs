@@ -100,7 +100,7 @@ pub(crate) async fn run(
     })?;
     let (size, _) = crate::hash::stat(path)?;
     let hashing = Progress::start(opts.progress, "hashing", size, 0);
-    let file = crate::hash::inspect(path, hashing.counter()).await?;
+    let file = crate::hash::inspect(path, opts.part_size, hashing.counter()).await?;
     hashing.finish();
     let hash_ms = millis(started.elapsed());
     let store = StateStore::new(&opts.state_dir);
@@ -150,6 +150,7 @@ impl Job<'_> {
                     ..
                 }) => {
                     let expires = parse_expiry(&expires_at);
+                    self.check_trusted(&upload)?;
                     match upload {
                         crate::contract::UploadPlan::Single { url, method, headers } => {
                             self.single(key, expires, &url, &method, headers).await?
@@ -195,6 +196,7 @@ impl Job<'_> {
             sha256: self.file.sha256.clone(),
             content_type: self.opts.content_type.clone(),
             resume,
+            parts: self.file.parts.clone(),
         };
         let mut waiter = self.session.responses(&request.request_id);
         self.session
@@ -206,6 +208,21 @@ impl Job<'_> {
                 return Ok(response);
             }
         }
+    }
+
+    /// Refuses a plan naming any URL off the trusted S3 endpoint, before a byte is sent.
+    fn check_trusted(&self, plan: &crate::contract::UploadPlan) -> Result<(), UploadError> {
+        let urls: Vec<&str> = match plan {
+            crate::contract::UploadPlan::Single { url, .. } => vec![url],
+            crate::contract::UploadPlan::Multipart { parts, .. } => parts.iter().map(|p| p.url.as_str()).collect(),
+        };
+        for url in urls {
+            self.opts.s3.check(url).map_err(|source| UploadError::Untrusted {
+                file: self.file.path.clone(),
+                source,
+            })?;
+        }
+        Ok(())
     }
 
     fn rejected(&mut self, reason: RejectReason, message: String) -> Result<Step, UploadError> {

@@ -21,6 +21,8 @@ async fn the_binary_uploads_and_prints_the_outcome_and_results_as_json() {
         .args([
             "--mqtt-url",
             &cloud.mqtt_url,
+            "--s3-endpoint",
+            &cloud.endpoint,
             "--device",
             "dev-cli",
             "--progress",

@@ -37,14 +37,17 @@ fn start_mosquitto(mosquitto: &Path, dir: &Path) -> (Broker, u16) {
 }
 
 fn start_mosquitto_on(mosquitto: &Path, dir: &Path, port: u16) -> Broker {
-    let acl = format!("user {CLOUD}\ntopic readwrite haul/#\n\npattern readwrite haul/%u/#\n");
+    // The shipped configuration and ACL, with this test's folder, port and user.
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/mosquitto");
+    let acl = std::fs::read_to_string(shipped.join("acl")).unwrap();
     std::fs::write(dir.join("acl"), acl).unwrap();
-    let d = dir.display();
-    let conf = format!(
-        "per_listener_settings false\nallow_anonymous false\npersistence false\nuser root\nlog_dest stderr\n\
-         acl_file {d}/acl\nlistener {port} 127.0.0.1\ncafile {d}/ca.pem\ncertfile {d}/server.pem\nkeyfile {d}/server.key\n\
-         require_certificate true\nuse_identity_as_username true\n"
-    );
+    let d = format!("{}/", dir.display());
+    let conf = std::fs::read_to_string(shipped.join("mosquitto.conf"))
+        .unwrap()
+        .replace("/etc/mosquitto/haul/", &d)
+        .replace("listener 8883", &format!("listener {port} 127.0.0.1"))
+        .replace("log_dest stderr", "log_dest stderr\nuser root");
+    assert!(conf.contains(&format!("acl_file {d}acl")), "{conf}");
     std::fs::write(dir.join("mosquitto.conf"), conf).unwrap();
     let log = std::fs::File::create(dir.join("mosquitto.log")).unwrap();
     let child = Command::new(mosquitto)
@@ -81,8 +84,22 @@ async fn raw_client(
     mpsc::UnboundedReceiver<(String, Vec<u8>)>,
     mpsc::UnboundedReceiver<Vec<SubscribeReasonCode>>,
 ) {
+    raw_client_as(dir, name, name, port).await
+}
+
+/// Like [`raw_client`], asking for the client id `client_id` (the broker may replace it).
+async fn raw_client_as(
+    dir: &Path,
+    name: &str,
+    client_id: &str,
+    port: u16,
+) -> (
+    AsyncClient,
+    mpsc::UnboundedReceiver<(String, Vec<u8>)>,
+    mpsc::UnboundedReceiver<Vec<SubscribeReasonCode>>,
+) {
     let files = device_tls(dir, name);
-    let mut opts = MqttOptions::new(name, "localhost", port);
+    let mut opts = MqttOptions::new(client_id, "localhost", port);
     opts.set_transport(Transport::tls_with_config(TlsConfiguration::Rustls(Arc::new(
         mqtt_config(&files, None).unwrap(),
     ))));
@@ -123,6 +140,7 @@ fn request(id: &str) -> Vec<u8> {
         sha256: "00".repeat(32),
         content_type: None,
         resume: None,
+        parts: None,
     };
     serde_json::to_vec(&req).unwrap()
 }
@@ -343,4 +361,44 @@ async fn a_session_reconnects_and_subscribes_again_after_the_broker_restarts() {
         .await
         .expect("the response topic must be subscribed again");
     assert_eq!(got.request_id(), "after-restart");
+}
+
+/// The takeover of issue 11: a device certificate asks for the client id `haul-cloud` (or
+/// another device's). `use_username_as_clientid` gives it its own name instead, so the
+/// cloud's session is not kicked off and keeps receiving requests.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_certificate_cannot_take_the_cloud_client_id() {
+    let Some(mosquitto) = mosquitto() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    generate_dev_certs(dir.path(), &["dev-a", "dev-b", CLOUD], &["localhost", "127.0.0.1"]).unwrap();
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
+    let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
+    cloud
+        .subscribe("haul/+/upload/request", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    assert_eq!(
+        cloud_acks.recv().await.unwrap(),
+        [SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
+    let (_thief, _, _) = raw_client_as(dir.path(), "dev-a", CLOUD, port).await;
+    let (_other, _, _) = raw_client_as(dir.path(), "dev-a", "dev-b", port).await;
+    let (b, _, _) = raw_client(dir.path(), "dev-b", port).await;
+    b.publish(
+        topic("dev-b", TopicKind::Request),
+        QoS::AtLeastOnce,
+        false,
+        request("after"),
+    )
+    .await
+    .unwrap();
+    let (t, payload) = next(&mut cloud_rx).await;
+    let seen: UploadRequest = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(
+        (t.as_str(), seen.request_id.as_str()),
+        ("haul/dev-b/upload/request", "after"),
+        "the cloud's session was taken over"
+    );
 }

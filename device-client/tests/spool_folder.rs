@@ -24,6 +24,7 @@ async fn spooled_files_move_to_done_after_upload_and_refused_ones_to_rejected_wi
     write_file(&dir.path().join("c.wav.part"), 10, 9); // still being written: ignored
     let mut upload = UploadOptions::new(dir.path().join(spool::STATE_DIR));
     upload.progress = ProgressMode::Off;
+    upload.s3 = haul_device::TrustedS3::endpoint(&cloud.endpoint).unwrap();
     let mut watch = SpoolOptions::new(dir.path());
     (watch.settle, watch.poll, watch.once) = (Duration::from_millis(100), Duration::from_millis(50), true);
     watch.retry = Backoff {
@@ -64,6 +65,7 @@ async fn a_file_uploaded_before_a_crash_is_moved_to_done_without_a_second_upload
     write_file(&file, 50_000, 10);
     let mut upload = UploadOptions::new(dir.path().join(spool::STATE_DIR));
     upload.progress = ProgressMode::Off;
+    upload.s3 = haul_device::TrustedS3::endpoint(&cloud.endpoint).unwrap();
     // The spool's first step (upload, keeping the completed state), then a "crash" before the move.
     let first = client
         .upload(

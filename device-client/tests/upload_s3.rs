@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{Cloud, CloudConfig, wait_until, write_file};
 use haul_device::contract::RejectReason;
-use haul_device::{Client, ConnectOptions, ProgressMode, ResultWait, UploadKind, UploadOptions};
+use haul_device::{Client, ConnectOptions, ProgressMode, ResultWait, UploadError, UploadKind, UploadOptions};
 
 async fn connect(cloud: &Cloud, device: &str) -> Client {
     let opts = ConnectOptions::new(&cloud.mqtt_url, device)
@@ -19,8 +19,9 @@ async fn connect(cloud: &Cloud, device: &str) -> Client {
     Client::connect(opts).await.unwrap()
 }
 
-fn options(state: &std::path::Path, parallel: usize) -> UploadOptions {
+fn options(cloud: &Cloud, state: &std::path::Path, parallel: usize) -> UploadOptions {
     let mut opts = UploadOptions::new(state);
+    opts.s3 = haul_device::TrustedS3::endpoint(&cloud.endpoint).unwrap();
     opts.response_timeout = Duration::from_secs(10);
     opts.parallel = parallel;
     opts.progress = ProgressMode::Off;
@@ -40,7 +41,7 @@ async fn a_small_file_goes_in_one_signed_put_and_its_results_arrive() {
     let path = dir.path().join("photo.jpg");
     let data = write_file(&path, 1_000_000, 1);
     let outcome = client
-        .upload(&path, &options(&dir.path().join("state"), 4))
+        .upload(&path, &options(&cloud, &dir.path().join("state"), 4))
         .await
         .unwrap();
     assert_eq!(outcome.kind, UploadKind::Single);
@@ -80,7 +81,7 @@ async fn a_large_file_goes_in_parallel_parts_completed_by_the_cloud() {
     let path = dir.path().join("machine.mf4");
     let data = write_file(&path, (5 << 20) * 3 + 12_345, 2);
     let outcome = client
-        .upload(&path, &options(&dir.path().join("state"), 4))
+        .upload(&path, &options(&cloud, &dir.path().join("state"), 4))
         .await
         .unwrap();
     assert_eq!(outcome.kind, UploadKind::Multipart);
@@ -108,7 +109,7 @@ async fn a_partial_plan_is_followed_by_a_resume_request_for_the_remaining_parts(
     let path = dir.path().join("big.bin");
     let data = write_file(&path, (5 << 20) * 4 + 1, 3);
     let outcome = client
-        .upload(&path, &options(&dir.path().join("state"), 2))
+        .upload(&path, &options(&cloud, &dir.path().join("state"), 2))
         .await
         .unwrap();
     assert_eq!(cloud.object(&outcome.key), data);
@@ -128,7 +129,7 @@ async fn a_multipart_upload_killed_midway_resumes_without_resending_stored_parts
     // parts stored whose ETags it never saw, then is killed.
     cloud.stats.hold_after.store(3, Ordering::SeqCst);
     let first = Arc::new(connect(&cloud, "dev-crash").await);
-    let (client, opts, file) = (first.clone(), options(&state, 2), path.clone());
+    let (client, opts, file) = (first.clone(), options(&cloud, &state, 2), path.clone());
     let task = tokio::spawn(async move { client.upload(&file, &opts).await });
     let stats = cloud.stats.clone();
     wait_until("5 stored parts", Duration::from_secs(30), || {
@@ -150,7 +151,7 @@ async fn a_multipart_upload_killed_midway_resumes_without_resending_stored_parts
 
     cloud.stats.hold_after.store(0, Ordering::SeqCst);
     let second = connect(&cloud, "dev-crash").await;
-    let outcome = second.upload(&path, &options(&state, 2)).await.unwrap();
+    let outcome = second.upload(&path, &options(&cloud, &state, 2)).await.unwrap();
     assert!(outcome.resumed);
     assert_eq!(outcome.parts_sent, 2, "only parts 6 and 7 remained");
     let after: Vec<i32> = cloud.stats.part_numbers_put()[before.len()..].to_vec();
@@ -175,7 +176,7 @@ async fn an_expired_url_is_refused_by_the_endpoint_and_a_fresh_one_is_requested(
     let path = dir.path().join("heart.wav");
     let data = write_file(&path, 300_000, 5);
     let outcome = client
-        .upload(&path, &options(&dir.path().join("state"), 1))
+        .upload(&path, &options(&cloud, &dir.path().join("state"), 1))
         .await
         .unwrap();
     assert_eq!(cloud.object(&outcome.key), data);
@@ -208,7 +209,7 @@ async fn a_rejected_request_is_a_permanent_error_with_its_reason() {
     let path = dir.path().join("tool.exe");
     write_file(&path, 1000, 6);
     let err = client
-        .upload(&path, &options(&dir.path().join("state"), 1))
+        .upload(&path, &options(&cloud, &dir.path().join("state"), 1))
         .await
         .unwrap_err();
     assert_eq!(err.reject_reason(), Some(RejectReason::UnsupportedContentType), "{err}");
@@ -224,4 +225,42 @@ async fn a_broker_that_is_not_there_is_a_clear_connect_error() {
         .with_connect_timeout(Duration::from_secs(5));
     let err = Client::connect(opts).await.err().expect("nothing listens there");
     assert!(err.to_string().contains(&format!("127.0.0.1:{port}")), "{err}");
+}
+
+/// The takeover attack of issue 11: a broker client posing as the cloud answers with a URL
+/// on its own host. The device refuses the plan before connecting there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_naming_another_host_is_refused_and_no_byte_is_sent() {
+    let thief = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let thief_url = format!("http://{}", thief.local_addr().unwrap());
+    let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = connections.clone();
+    tokio::spawn(async move {
+        while thief.accept().await.is_ok() {
+            seen.fetch_add(1, Ordering::SeqCst);
+        }
+    });
+    for size in [100_000, 12 << 20] {
+        let cloud = Cloud::start(CloudConfig {
+            upload_endpoint: Some(thief_url.clone()),
+            ..CloudConfig::default()
+        })
+        .await;
+        let client = connect(&cloud, "dev-victim").await;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("heart.wav");
+        write_file(&path, size, 12);
+        let err = client
+            .upload(&path, &options(&cloud, &dir.path().join("state"), 1))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, UploadError::Untrusted { .. }), "{size} bytes: {err}");
+        assert!(err.to_string().contains(&thief_url[7..]), "{err}");
+        assert!(!err.to_string().contains("X-Amz-Signature"), "{err}");
+    }
+    assert_eq!(
+        connections.load(Ordering::SeqCst),
+        0,
+        "the device connected to the thief"
+    );
 }

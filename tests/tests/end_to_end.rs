@@ -43,8 +43,10 @@ async fn stack(data: &Path) -> DevStack {
         .expect("stack starts")
 }
 
-fn upload_options(state: &Path) -> UploadOptions {
+fn upload_options(s3_url: &str, state: &Path) -> UploadOptions {
     let mut o = UploadOptions::new(state);
+    o.s3 = haul_device::TrustedS3::endpoint(s3_url).unwrap();
+    o.part_size = 5 << 20; // the smallest S3 allows, so small test files go in several parts
     o.progress = ProgressMode::Off;
     o.parallel = 2;
     o
@@ -80,7 +82,7 @@ async fn twenty_uploads_of_mixed_types_each_get_every_result_once() {
         .unwrap();
     let payload_dir = temp.path().join("payloads");
     std::fs::create_dir_all(&payload_dir).unwrap();
-    let options = upload_options(&temp.path().join("state"));
+    let options = upload_options(&stack.s3.url, &temp.path().join("state"));
     let mut received: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut expected_total = 0;
     for (path, stages) in files(&payload_dir) {
@@ -129,13 +131,13 @@ async fn a_device_killed_mid_multipart_resumes_without_resending_finished_parts(
     let body: Vec<u8> = (0..(26u32 << 20)).map(|i| (i % 251) as u8).collect();
     std::fs::write(&file, &body).unwrap();
     let state = temp.path().join("state");
-    let url = stack.mqtt_url.clone();
+    let (url, s3_url) = (stack.mqtt_url.clone(), stack.s3.url.clone());
     let (f, s) = (file.clone(), state.clone());
     let first = tokio::spawn(async move {
         let client = Client::connect(ConnectOptions::new(&url, "dev-crash").unwrap())
             .await
             .unwrap();
-        let mut o = upload_options(&s);
+        let mut o = upload_options(&s3_url, &s);
         o.parallel = 1;
         client.upload(&f, &o).await
     });
@@ -153,7 +155,7 @@ async fn a_device_killed_mid_multipart_resumes_without_resending_finished_parts(
         .await
         .unwrap();
     let outcome = client
-        .upload(&file, &upload_options(&state))
+        .upload(&file, &upload_options(&stack.s3.url, &state))
         .await
         .expect("resumed upload");
     assert!(outcome.resumed, "{outcome:?}");
@@ -194,7 +196,7 @@ async fn with_dev_certificates_the_broker_requires_tls_client_certificates() {
     let file = temp.path().join("note.bin");
     std::fs::write(&file, b"over tls").unwrap();
     let outcome = client
-        .upload(&file, &upload_options(&temp.path().join("state")))
+        .upload(&file, &upload_options(&stack.s3.url, &temp.path().join("state")))
         .await
         .expect("upload");
     let wait = ResultWait {

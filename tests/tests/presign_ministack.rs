@@ -45,6 +45,7 @@ async fn ministack_enforces_the_presigned_url_the_same_way() {
         sha256: hex::encode(Sha256::digest(&body)),
         content_type: None,
         resume: None,
+        parts: None,
     };
     let UploadResponse::Accepted {
         key,

@@ -23,6 +23,7 @@ fn request(id: &str, name: &str, body: &[u8]) -> UploadRequest {
         sha256: hex::encode(Sha256::digest(body)),
         content_type: None,
         resume: None,
+        parts: None,
     }
 }
 

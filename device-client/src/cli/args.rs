@@ -6,6 +6,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use haul_device::ProgressMode;
+use haul_device::TrustedS3;
 use haul_device::contract::valid_request_id;
 use haul_device::options::BrokerUrl;
 
@@ -53,6 +54,11 @@ pub struct Common {
     /// added to the Mozilla roots for HTTPS uploads.
     #[arg(long, global = true, env = "HAUL_CA")]
     pub ca: Option<PathBuf>,
+    /// The only S3 endpoint files may be sent to (e.g. `http://127.0.0.1:9000` for `haul
+    /// dev`) [default: Amazon S3 over HTTPS]. A response naming another host is refused
+    /// before any byte is sent.
+    #[arg(long, global = true, env = "HAUL_S3_ENDPOINT", value_parser = parse_s3_endpoint)]
+    pub s3_endpoint: Option<TrustedS3>,
     /// ALPN protocol to offer to the broker; `x-amzn-mqtt-ca` for AWS IoT Core on port 443.
     #[arg(long, global = true, env = "HAUL_ALPN")]
     pub alpn: Option<String>,
@@ -141,6 +147,10 @@ fn parse_broker(s: &str) -> Result<BrokerUrl, String> {
     BrokerUrl::parse(s).map_err(|e| e.to_string())
 }
 
+fn parse_s3_endpoint(s: &str) -> Result<TrustedS3, String> {
+    TrustedS3::endpoint(s)
+}
+
 fn parse_device(s: &str) -> Result<String, String> {
     haul_device::options::validate_device(s)
         .map(|()| s.to_owned())
@@ -165,12 +175,7 @@ fn parse_request_id(s: &str) -> Result<String, String> {
 }
 
 fn parse_content_type(s: &str) -> Result<String, String> {
-    let ok = s
-        .split_once('/')
-        .is_some_and(|(t, sub)| !t.is_empty() && !sub.is_empty())
-        && s.len() <= 255
-        && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-    if ok {
+    if haul_device::contract::valid_content_type(s) {
         Ok(s.to_owned())
     } else {
         Err(format!(

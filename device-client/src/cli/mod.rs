@@ -93,6 +93,7 @@ fn upload_options(common: &Common, default_state: PathBuf) -> UploadOptions {
         ..Backoff::default()
     };
     opts.progress = common.progress;
+    opts.s3 = common.s3_endpoint.clone().unwrap_or_default();
     opts
 }
 

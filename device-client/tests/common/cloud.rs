@@ -31,6 +31,8 @@ pub struct CloudConfig {
     pub reject_extension: Option<&'static str>,
     /// A result is published per stage when an object is stored.
     pub stages: Vec<&'static str>,
+    /// Answer with URLs on this endpoint instead of the real one (a thief posing as the cloud).
+    pub upload_endpoint: Option<String>,
 }
 
 impl Default for CloudConfig {
@@ -42,6 +44,7 @@ impl Default for CloudConfig {
             expired_plans: 0,
             reject_extension: None,
             stages: vec![],
+            upload_endpoint: None,
         }
     }
 }
@@ -264,7 +267,7 @@ impl Shared {
         ];
         let (signed_at, expires_in, expires_at) = self.signing();
         let url = presign(
-            &self.endpoint,
+            self.cfg.upload_endpoint.as_ref().unwrap_or(&self.endpoint),
             &format!("/{BUCKET}/{key}"),
             &headers,
             expires_in,
@@ -311,7 +314,14 @@ impl Shared {
                     number: n as u32,
                     offset,
                     size,
-                    url: presign(&self.endpoint, &path, &headers, expires_in, signed_at),
+                    url: presign(
+                        self.cfg.upload_endpoint.as_ref().unwrap_or(&self.endpoint),
+                        &path,
+                        &headers,
+                        expires_in,
+                        signed_at,
+                    ),
+                    headers: Default::default(),
                 }
             })
             .collect();

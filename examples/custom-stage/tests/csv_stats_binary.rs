@@ -21,8 +21,9 @@ impl Drop for Running {
     }
 }
 
-/// Starts `csv-stats dev` on free ports; returns it and the MQTT URL from its banner.
-fn start_dev(data: &std::path::Path) -> (Running, String) {
+/// Starts `csv-stats dev` on free ports; returns it, the MQTT URL and the S3 endpoint from
+/// its banner.
+fn start_dev(data: &std::path::Path) -> (Running, String, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_csv-stats"))
         .args([
             "dev",
@@ -44,27 +45,37 @@ fn start_dev(data: &std::path::Path) -> (Running, String) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.split_whitespace().find(|w| w.starts_with("mqtt://")) {
-                let _ = tx.send(url.to_owned());
+            for word in line.split_whitespace() {
+                if word.starts_with("mqtt://") || word.starts_with("http://") {
+                    let _ = tx.send(word.to_owned());
+                }
             }
         }
     });
-    let url = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("csv-stats dev prints its MQTT broker");
-    (running, url)
+    let (mut mqtt, mut s3) = (None, None);
+    while mqtt.is_none() || s3.is_none() {
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("csv-stats dev prints its MQTT broker and S3 endpoint");
+        match url.starts_with("mqtt://") {
+            true => mqtt = Some(url),
+            false => s3 = s3.or(Some(url)),
+        }
+    }
+    (running, mqtt.unwrap_or_default(), s3.unwrap_or_default())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_upload_to_csv_stats_dev_gets_the_csv_stats_result() {
     let dir = tempfile::tempdir().unwrap();
-    let (_dev, mqtt_url) = start_dev(&dir.path().join("data"));
+    let (_dev, mqtt_url, s3_url) = start_dev(&dir.path().join("data"));
     let csv = dir.path().join("readings.csv");
     std::fs::write(&csv, "temp,humidity\n20.5,40\n22.5,50\n21,45\n").unwrap();
     let client = Client::connect(ConnectOptions::new(&mqtt_url, "dev-csv").unwrap())
         .await
         .unwrap();
     let mut options = UploadOptions::new(dir.path().join("state"));
+    options.s3 = haul_device::TrustedS3::endpoint(&s3_url).unwrap();
     options.progress = haul_device::ProgressMode::Off;
     let outcome = client.upload(&csv, &options).await.unwrap();
     let wait = ResultWait {

@@ -150,6 +150,7 @@ impl ObjectStore for S3Store {
             .head_object()
             .bucket(bucket)
             .key(key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
             .send()
             .await
             .map_err(|e| classify("HeadObject", bucket, key, e))?;
@@ -160,6 +161,11 @@ impl ObjectStore for S3Store {
             etag: unquote(out.e_tag()),
             content_type: out.content_type().map(str::to_owned),
             last_modified: to_utc(out.last_modified()),
+            metadata: out
+                .metadata()
+                .map(|m| m.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect())
+                .unwrap_or_default(),
+            checksum_sha256: out.checksum_sha256().filter(|c| !c.contains('-')).map(str::to_owned),
         })
     }
 
@@ -218,6 +224,8 @@ impl ObjectStore for S3Store {
                     etag: unquote(o.e_tag()),
                     content_type: None,
                     last_modified: to_utc(o.last_modified()),
+                    metadata: Default::default(),
+                    checksum_sha256: None,
                 })
             })
             .collect();

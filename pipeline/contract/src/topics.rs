@@ -87,6 +87,21 @@ pub struct UploadRequest {
     /// of starting a new one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resume: Option<Resume>,
+    /// The SHA-256 of each part, for files that may go as S3 multipart (at least
+    /// [`MIN_PART_SIZE`](crate::s3::MIN_PART_SIZE)): the cloud binds each part's digest into
+    /// its URL, so S3 refuses a part whose bytes differ. Required for a multipart upload.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<PartDigests>,
+}
+
+/// A file cut in parts of `part_size` bytes (the last one shorter), and each part's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartDigests {
+    /// Bytes per part (see [`crate::s3::device_part_size`]).
+    pub part_size: u64,
+    /// SHA-256 of each part in order, 64 hex digits each.
+    pub sha256: Vec<String>,
 }
 
 /// Which multipart upload to continue.
@@ -189,6 +204,10 @@ pub struct PartPlan {
     pub size: u64,
     /// Presigned `PUT` URL.
     pub url: String,
+    /// Headers to send exactly as given (signed): `content-length` and the part's
+    /// `x-amz-checksum-sha256`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
 }
 
 /// Stable rejection reasons.
@@ -215,6 +234,11 @@ pub enum RejectReason {
     InvalidResume,
     /// A completion whose parts or size do not match; the upload was aborted.
     BadCompletion,
+    /// A multipart upload without usable per-part digests (`parts` missing, a part size S3
+    /// refuses, a count that does not match the size, a digest that is not 64 hex digits).
+    InvalidPartDigests,
+    /// `content_type` is not a media type (`type/subtype`, at most 255 printable characters).
+    InvalidContentType,
     /// The cloud failed; try again later.
     Internal,
 }
@@ -276,6 +300,23 @@ pub struct UploadResult {
     pub error: Option<String>,
 }
 
+/// Whether a declared content type is usable: `type/subtype` (parameters allowed), at most
+/// 255 printable ASCII characters (no control characters such as CR or LF).
+pub fn valid_content_type(s: &str) -> bool {
+    s.len() <= 255
+        && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+        && s.split(';')
+            .next()
+            .and_then(|essence| essence.trim().split_once('/'))
+            .is_some_and(|(t, sub)| token(t) && token(sub))
+}
+
+fn token(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+*".contains(&b))
+}
+
 /// Whether a request id is acceptable: 1-64 characters of `A-Z a-z 0-9 _ -`.
 pub fn valid_request_id(id: &str) -> bool {
     (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
@@ -325,6 +366,18 @@ mod tests {
             panic!("not multipart")
         };
         assert!(received.is_empty());
+    }
+
+    #[test]
+    fn content_types_are_media_types() {
+        assert!(valid_content_type("audio/wav"));
+        assert!(valid_content_type("text/csv; charset=utf-8"));
+        assert!(valid_content_type("application/vnd.ms-excel"));
+        assert!(!valid_content_type("audio/wav\r\nx-amz-meta-a: b"));
+        assert!(!valid_content_type(&format!("a/{}", "b".repeat(300))));
+        assert!(!valid_content_type("wav"));
+        assert!(!valid_content_type("/wav"));
+        assert!(!valid_content_type("audio/ wav"));
     }
 
     #[test]

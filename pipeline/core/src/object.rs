@@ -111,6 +111,25 @@ impl Object {
             .unwrap_or_else(|| content_type::from_name(&self.key))
     }
 
+    /// What the store knows about the object beyond its bytes: user metadata and the
+    /// declared digest ([`ObjectMeta::declared_sha256`]). For a local file, only its size
+    /// and name.
+    pub async fn meta(&self) -> Result<crate::store::ObjectMeta, StageError> {
+        match &self.source {
+            Source::Store(store) => Ok(store.head(&self.bucket, &self.key).await?),
+            Source::File(_) => Ok(crate::store::ObjectMeta {
+                bucket: self.bucket.clone(),
+                key: self.key.clone(),
+                size: self.size,
+                etag: None,
+                content_type: self.content_type.clone(),
+                last_modified: None,
+                metadata: Default::default(),
+                checksum_sha256: None,
+            }),
+        }
+    }
+
     /// The body as a stream.
     pub async fn body(&self) -> Result<BodyReader, StageError> {
         match &self.source {

@@ -13,13 +13,14 @@ mod sign;
 mod sizing;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 use chrono::Utc;
 use haul_contract::key::{UploadKey, sanitize_file_name, valid_device};
-use haul_contract::s3::{MAX_PART_SIZE, part_layout};
+use haul_contract::s3::part_layout;
 use haul_contract::{
     CompletedPart, RejectReason, TopicKind, UploadComplete, UploadPlan, UploadRequest, UploadResponse, parse_topic,
     topic,
@@ -29,7 +30,7 @@ use haul_pipeline::router::Router;
 
 pub use rate_limit::RateLimiter;
 pub use sign::{Endpoint, SignError, Signer};
-pub use sizing::{expiry_for, part_size_for};
+pub use sizing::expiry_for;
 pub use validate::Rejection;
 
 /// Largest response payload: AWS IoT Core caps a message at 128 KB; part URLs must fit.
@@ -165,6 +166,7 @@ impl Presigner {
             return Ok(accepted(&req.request_id, resume.key.clone(), expires_at, upload));
         }
         let upload = if req.size >= self.config.presign.multipart_threshold.bytes() {
+            validate::check_parts(req.size, req.parts.as_ref(), self.config.presign.part_size.bytes())?;
             self.start_multipart(&req, &key, &content_type, expiry).await?
         } else {
             self.single(&req, &key, &content_type, expiry).await?
@@ -217,88 +219,85 @@ impl Presigner {
             .bucket(bucket)
             .key(key)
             .content_type(content_type)
+            .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
             .metadata("haul-sha256", req.sha256.to_ascii_lowercase())
             .metadata("haul-size", req.size.to_string())
             .send()
             .await
-            .map_err(|e| {
-                rejection(
-                    RejectReason::Internal,
-                    format!("CreateMultipartUpload: {}", aws_sdk_s3::error::DisplayErrorContext(e)),
-                )
-            })?;
+            .map_err(|e| multipart::internal("CreateMultipartUpload", aws_sdk_s3::error::DisplayErrorContext(e)))?;
         let upload_id = out.upload_id().unwrap_or_default().to_owned();
-        let part_size = self.fitting_part_size(req.size, key, &upload_id, expiry).await?;
+        let digests = req.parts.as_ref().map(|p| p.sha256.as_slice()).unwrap_or_default();
+        let part_size = req.parts.as_ref().map_or(0, |p| p.part_size);
         let parts = part_layout(req.size, part_size);
-        self.part_plan(key, &upload_id, part_size, &parts, Vec::new(), expiry)
+        self.part_plan(key, &upload_id, part_size, &parts, digests, Vec::new(), expiry)
             .await
     }
 
-    /// The configured part size, raised so that every part URL fits in one response.
-    async fn fitting_part_size(
-        &self,
-        size: u64,
-        key: &str,
-        upload_id: &str,
-        expiry: Duration,
-    ) -> Result<u64, Rejection> {
-        let mut part_size = part_size_for(&self.config.presign, size);
-        let sample = self.part_url(key, upload_id, 10_000, part_size, expiry).await?;
-        let per_part = sample.len() + 80;
-        let fits = (MAX_RESPONSE_BYTES / per_part).max(1) as u64;
-        if size.div_ceil(part_size) > fits {
-            let mib = 1u64 << 20;
-            part_size = size.div_ceil(fits).div_ceil(mib) * mib;
-        }
-        if part_size > MAX_PART_SIZE {
-            multipart::abort(&self.client, &self.config.storage.bucket, key, upload_id).await;
-            return Err(rejection(
-                RejectReason::TooLarge,
-                format!("{size} bytes need parts above S3's 5 GiB limit"),
-            ));
-        }
-        Ok(part_size)
-    }
-
+    /// A part's presigned URL, binding its size and its SHA-256 (`digest`, hex).
     async fn part_url(
         &self,
         key: &str,
         upload_id: &str,
-        number: u32,
-        size: u64,
+        part: (u32, u64, u64),
+        digest: &str,
         expiry: Duration,
-    ) -> Result<String, Rejection> {
+    ) -> Result<(String, BTreeMap<String, String>), Rejection> {
+        let (number, _, size) = part;
+        let raw = hex::decode(digest).map_err(|e| rejection(RejectReason::InvalidPartDigests, e.to_string()))?;
+        let checksum = base64::engine::general_purpose::STANDARD.encode(raw);
         let (n, len) = (number.to_string(), size.to_string());
-        self.signer
+        let headers = [
+            ("content-length", len.as_str()),
+            ("x-amz-checksum-sha256", checksum.as_str()),
+        ];
+        let url = self
+            .signer
             .presign(
                 "PUT",
                 &self.config.storage.bucket,
                 key,
                 &[("partNumber", &n), ("uploadId", upload_id)],
-                &[("content-length", &len)],
+                &headers,
                 expiry,
             )
             .await
-            .map_err(|e| rejection(RejectReason::Internal, e.to_string()))
+            .map_err(|e| multipart::internal("signing a part URL", e))?;
+        let headers = headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Ok((url, headers))
     }
 
+    /// URLs for `parts` (as many as fit in one response; the device asks again for the
+    /// rest), each binding the part's digest from `digests` (indexed by part number - 1).
+    #[allow(clippy::too_many_arguments)]
     async fn part_plan(
         &self,
         key: &str,
         upload_id: &str,
         part_size: u64,
         parts: &[(u32, u64, u64)],
+        digests: &[String],
         received: Vec<CompletedPart>,
         expiry: Duration,
     ) -> Result<UploadPlan, Rejection> {
-        let mut urls = Vec::with_capacity(parts.len());
-        for &(number, _, size) in parts {
-            urls.push(self.part_url(key, upload_id, number, size, expiry).await?);
+        let mut signed = Vec::with_capacity(parts.len());
+        let mut bytes = 0usize;
+        for &part in parts {
+            let digest = digests.get(part.0 as usize - 1).map(String::as_str).unwrap_or_default();
+            let (url, headers) = self.part_url(key, upload_id, part, digest, expiry).await?;
+            bytes += url.len() + 200;
+            if bytes > MAX_RESPONSE_BYTES && !signed.is_empty() {
+                break;
+            }
+            signed.push((url, headers));
         }
+        let listed = &parts[..signed.len()];
         Ok(UploadPlan::Multipart {
             upload_id: upload_id.to_owned(),
             part_size,
-            parts: multipart::plans(parts, urls),
+            parts: multipart::plans(listed, signed),
             received,
         })
     }
@@ -312,12 +311,11 @@ impl Presigner {
         expiry: Duration,
     ) -> Result<UploadPlan, Rejection> {
         self.check_own_key(device, key, Some(req))?;
+        validate::check_parts(req.size, req.parts.as_ref(), self.config.presign.part_size.bytes())?;
+        let part_size = req.parts.as_ref().map_or(0, |p| p.part_size);
+        let digests = req.parts.as_ref().map(|p| p.sha256.as_slice()).unwrap_or_default();
         let bucket = &self.config.storage.bucket;
         let stored = multipart::list_parts(&self.client, bucket, key, upload_id).await?;
-        let part_size = match multipart::part_size_of(&stored, req.size) {
-            Some(p) => p,
-            None => self.fitting_part_size(req.size, key, upload_id, expiry).await?,
-        };
         let plan = part_layout(req.size, part_size);
         let missing = multipart::missing(&plan, &stored);
         tracing::info!(device, %key, missing = missing.len(), of = plan.len(), "Multipart upload resumed.");
@@ -329,7 +327,7 @@ impl Presigner {
                 etag: p.etag.clone(),
             })
             .collect();
-        self.part_plan(key, upload_id, part_size, &missing, received, expiry)
+        self.part_plan(key, upload_id, part_size, &missing, digests, received, expiry)
             .await
     }
 
@@ -337,7 +335,12 @@ impl Presigner {
     /// request's id and file name.
     fn check_own_key(&self, device: &str, key: &str, req: Option<&UploadRequest>) -> Result<(), Rejection> {
         let prefix = format!("{}{device}/", self.config.storage.incoming_prefix);
-        let bad = |why: &str| Err(rejection(RejectReason::InvalidResume, format!("key {key:?} {why}")));
+        let bad = |why: &str| {
+            Err(rejection(
+                RejectReason::InvalidResume,
+                format!("key {} {why}", validate::shown(key)),
+            ))
+        };
         let Some(parsed) = UploadKey::parse(&self.config.storage.incoming_prefix, key) else {
             return match key.starts_with(&prefix) {
                 true => bad("is not a key haul chose"),
@@ -394,7 +397,16 @@ impl Presigner {
                 format!("{why}; the upload was aborted"),
             ));
         }
-        let etag = multipart::complete(&self.client, bucket, &c.key, &c.upload_id, &c.parts).await?;
+        let etag = match multipart::complete(&self.client, bucket, &c.key, &c.upload_id, &stored).await {
+            Ok(etag) => etag,
+            Err(r) => {
+                multipart::abort(&self.client, bucket, &c.key, &c.upload_id).await;
+                return Err(rejection(
+                    RejectReason::BadCompletion,
+                    format!("{}; the upload was aborted", r.message),
+                ));
+            }
+        };
         tracing::info!(device, key = %c.key, size = c.size, parts = c.parts.len(), "Multipart upload completed.");
         Ok(UploadResponse::Completed {
             request_id: c.request_id,
@@ -435,6 +447,6 @@ fn malformed(payload: &[u8], err: &serde_json::Error) -> UploadResponse {
     UploadResponse::Rejected {
         request_id,
         reason: RejectReason::MalformedRequest,
-        message: format!("not a valid message: {err}"),
+        message: format!("not a valid message: {}", validate::shown(&err.to_string())),
     }
 }

@@ -19,13 +19,28 @@ pub struct StoredPart {
     pub size: u64,
     /// ETag without quotes.
     pub etag: String,
+    /// The part's SHA-256 checksum as S3 verified it (base64).
+    pub checksum_sha256: Option<String>,
 }
 
-fn internal(what: &str, e: impl std::fmt::Display) -> Rejection {
+/// An internal failure: logged here with its detail, told to the device without it (no
+/// server names, paths or SDK dumps).
+pub fn internal(what: &str, e: impl std::fmt::Display) -> Rejection {
+    let id = incident_id();
+    tracing::error!(incident = %id, operation = what, error = %e, "Presign failed.");
     Rejection {
         reason: RejectReason::Internal,
-        message: format!("{what}: {e}"),
+        message: format!("internal error during {what} (incident {id}); try again later"),
     }
+}
+
+/// A short id tying a device's error message to the cloud's log line.
+fn incident_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos() ^ (d.as_secs() as u32).rotate_left(16))
+        .unwrap_or(0);
+    format!("{nanos:08x}")
 }
 
 /// The parts of an upload (all pages).
@@ -63,6 +78,7 @@ pub async fn list_parts(
                 number: p.part_number().unwrap_or(0).max(0) as u32,
                 size: p.size().unwrap_or(0).max(0) as u64,
                 etag: p.e_tag().unwrap_or("").trim_matches('"').to_owned(),
+                checksum_sha256: p.checksum_sha256().map(str::to_owned),
             });
         }
         if out.is_truncated() == Some(true) {
@@ -71,19 +87,6 @@ pub async fn list_parts(
             return Ok(parts);
         }
     }
-}
-
-/// The part size an upload was started with, read off the parts received so far: any
-/// part but the last has exactly that size. `None` when the parts cannot tell (only one
-/// part numbered above 1 is there: it may be the short last part or a full one).
-pub fn part_size_of(stored: &[StoredPart], size: u64) -> Option<u64> {
-    let highest = stored.iter().map(|p| p.number).max()?;
-    // A part below the highest one received is never the last part.
-    let below = stored.iter().filter(|p| p.number < highest).map(|p| p.size).max();
-    below.or_else(|| {
-        // Only one part number: part 1 is the part size (or the whole file, if that small).
-        stored.iter().find(|p| p.number == 1).map(|p| p.size.min(size).max(1))
-    })
 }
 
 /// The planned parts not yet received intact.
@@ -95,16 +98,17 @@ pub fn missing(plan: &[(u32, u64, u64)], stored: &[StoredPart]) -> Vec<(u32, u64
         .collect()
 }
 
-/// Part URLs, in plan order.
-pub fn plans(parts: &[(u32, u64, u64)], urls: Vec<String>) -> Vec<PartPlan> {
+/// Part URLs with the headers each was signed with, in plan order.
+pub fn plans(parts: &[(u32, u64, u64)], signed: Vec<(String, BTreeMap<String, String>)>) -> Vec<PartPlan> {
     parts
         .iter()
-        .zip(urls)
-        .map(|(&(number, offset, size), url)| PartPlan {
+        .zip(signed)
+        .map(|(&(number, offset, size), (url, headers))| PartPlan {
             number,
             offset,
             size,
             url,
+            headers,
         })
         .collect()
 }
@@ -167,17 +171,27 @@ pub fn check_completion(
     Ok(())
 }
 
-/// Completes the upload; returns the object's ETag.
+/// Completes the upload with the parts S3 holds (their ETags and verified SHA-256
+/// checksums, which S3 requires for an upload started with a checksum algorithm); returns
+/// the object's ETag.
 pub async fn complete(
     client: &Client,
     bucket: &str,
     key: &str,
     upload_id: &str,
-    parts: &[CompletedPart],
+    stored: &[StoredPart],
 ) -> Result<String, Rejection> {
-    let parts: Vec<S3Part> = parts
+    let mut stored: Vec<&StoredPart> = stored.iter().collect();
+    stored.sort_by_key(|p| p.number);
+    let parts: Vec<S3Part> = stored
         .iter()
-        .map(|p| S3Part::builder().part_number(p.number as i32).e_tag(&p.etag).build())
+        .map(|p| {
+            S3Part::builder()
+                .part_number(p.number as i32)
+                .e_tag(&p.etag)
+                .set_checksum_sha256(p.checksum_sha256.clone())
+                .build()
+        })
         .collect();
     let out = client
         .complete_multipart_upload()
@@ -187,7 +201,13 @@ pub async fn complete(
         .multipart_upload(CompletedMultipartUpload::builder().set_parts(Some(parts)).build())
         .send()
         .await
-        .map_err(|e| internal("CompleteMultipartUpload", aws_sdk_s3::error::DisplayErrorContext(e)))?;
+        .map_err(|e| match e.code() {
+            Some("BadDigest") => Rejection {
+                reason: RejectReason::BadCompletion,
+                message: "the uploaded parts do not hash to the declared SHA-256 of the file".into(),
+            },
+            _ => internal("CompleteMultipartUpload", aws_sdk_s3::error::DisplayErrorContext(e)),
+        })?;
     Ok(out.e_tag().unwrap_or("").trim_matches('"').to_owned())
 }
 
@@ -216,6 +236,7 @@ mod tests {
                 number,
                 size,
                 etag: etag.into(),
+                checksum_sha256: None,
             })
             .collect()
     }
@@ -235,8 +256,6 @@ mod tests {
         let plan = haul_contract::s3::part_layout(25, 10);
         let have = stored(&[(1, 10, "a"), (3, 4, "c")]);
         assert_eq!(missing(&plan, &have), vec![(2, 10, 10), (3, 20, 5)]);
-        assert_eq!(part_size_of(&have, 25), Some(10));
-        assert_eq!(part_size_of(&stored(&[(3, 5, "c")]), 25), None);
     }
 
     #[test]

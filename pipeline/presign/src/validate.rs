@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Datelike, Utc};
 use haul_contract::key::UploadKey;
-use haul_contract::{RejectReason, UploadRequest, valid_request_id};
+use haul_contract::s3::{MAX_PART_SIZE, MAX_PARTS, MIN_PART_SIZE};
+use haul_contract::{PartDigests, RejectReason, UploadRequest, valid_content_type, valid_request_id};
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::content_type;
 use haul_pipeline::router::Router;
@@ -20,12 +21,59 @@ fn reject(reason: RejectReason, message: String) -> Rejection {
     Rejection { reason, message }
 }
 
+/// A value for a message to the device: quoted, and cut after 64 characters so an
+/// oversized field cannot make the response exceed the broker's message limit.
+pub fn shown(value: &str) -> String {
+    match value.char_indices().nth(64) {
+        Some((at, _)) => format!("{:?}... ({} bytes)", &value[..at], value.len()),
+        None => format!("{value:?}"),
+    }
+}
+
+/// Checks the per-part digests of a multipart upload of `size` bytes: a part size S3
+/// accepts and at least `min_part_size`, as many 64-hex-digit digests as the size needs.
+pub fn check_parts(size: u64, parts: Option<&PartDigests>, min_part_size: u64) -> Result<(), Rejection> {
+    let bad = |m: String| Err(reject(RejectReason::InvalidPartDigests, m));
+    let Some(parts) = parts else {
+        return bad(format!(
+            "a multipart upload ({size} bytes) needs the SHA-256 of each part (`parts`)"
+        ));
+    };
+    let p = parts.part_size;
+    let count = size.div_ceil(p.max(1));
+    if p < MIN_PART_SIZE.max(min_part_size) && count > 1 || p > MAX_PART_SIZE || p == 0 {
+        return bad(format!(
+            "part_size {p} is outside the accepted range ({} to 5 GiB)",
+            MIN_PART_SIZE.max(min_part_size)
+        ));
+    }
+    if count > MAX_PARTS {
+        return bad(format!(
+            "{size} bytes in parts of {p} make {count} parts, above S3's 10,000"
+        ));
+    }
+    if parts.sha256.len() as u64 != count {
+        return bad(format!(
+            "{} part digests, but {size} bytes in parts of {p} make {count} parts",
+            parts.sha256.len()
+        ));
+    }
+    if let Some(d) = parts
+        .sha256
+        .iter()
+        .find(|d| d.len() != 64 || !d.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return bad(format!("part digest {} is not 64 hexadecimal digits", shown(d)));
+    }
+    Ok(())
+}
+
 /// Checks a file name: not empty, at most 255 bytes, no `/`, `\`, `..` or control characters.
 pub fn check_file_name(name: &str) -> Result<(), Rejection> {
     let bad = |why: &str| {
         Err(reject(
             RejectReason::InvalidFileName,
-            format!("file name {name:?} {why}"),
+            format!("file name {} {why}", shown(name)),
         ))
     };
     if name.is_empty() {
@@ -64,13 +112,24 @@ pub fn check_request(
     if !valid_request_id(&req.request_id) {
         return Err(reject(
             RejectReason::InvalidRequestId,
-            format!("request_id {:?} must be 1-64 of A-Z a-z 0-9 _ -", req.request_id),
+            format!("request_id {} must be 1-64 of A-Z a-z 0-9 _ -", shown(&req.request_id)),
         ));
     }
     if req.sha256.len() != 64 || !req.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(reject(
             RejectReason::InvalidSha256,
-            format!("sha256 {:?} must be 64 hexadecimal digits", req.sha256),
+            format!("sha256 {} must be 64 hexadecimal digits", shown(&req.sha256)),
+        ));
+    }
+    if let Some(ct) = &req.content_type
+        && !valid_content_type(ct)
+    {
+        return Err(reject(
+            RejectReason::InvalidContentType,
+            format!(
+                "content_type {} is not a media type (type/subtype, printable ASCII, at most 255)",
+                shown(ct)
+            ),
         ));
     }
     check_file_name(&req.file_name)?;
@@ -117,6 +176,7 @@ mod tests {
             sha256: "a".repeat(64),
             content_type: None,
             resume: None,
+            parts: None,
         }
     }
 

@@ -1,5 +1,9 @@
 //! `checksum`: size, SHA-256, MD5 and detected content type of any object, and whether the
 //! MD5 matches the object's ETag (for single-part uploads, where S3's ETag is the MD5).
+//!
+//! An object whose uploader declared its SHA-256 (haul's `haul-sha256` metadata of a
+//! multipart upload, or the checksum S3 stored for a single PUT) and whose bytes hash to
+//! something else fails permanently: the upload is not what the device said it sent.
 
 use haul_pipeline::content_type;
 use haul_pipeline::prelude::*;
@@ -31,6 +35,8 @@ pub struct ChecksumOutput {
     /// Whether the MD5 equals the ETag; `null` when the ETag is not an MD5 (multipart
     /// uploads, `-N` suffix) or unknown.
     pub etag_matches: Option<bool>,
+    /// The SHA-256 the uploader declared, which `sha256` equals (`null`: none declared).
+    pub declared_sha256: Option<String>,
 }
 
 impl Stage for Checksum {
@@ -68,6 +74,16 @@ impl Stage for Checksum {
                 object.size()
             )));
         }
+        let sha256 = hex::encode(sha.finalize());
+        let declared = object.meta().await?.declared_sha256();
+        if let Some(want) = &declared
+            && *want != sha256
+        {
+            return Err(StageError::permanent(format!(
+                "{}: the bytes hash to SHA-256 {sha256}, but the upload declared {want}",
+                object.key()
+            )));
+        }
         let md5 = hex::encode(md5.finalize());
         let etag_matches = object
             .version()
@@ -78,11 +94,12 @@ impl Stage for Checksum {
         let detected = content_type::sniff(&head).unwrap_or_else(|| content_type::from_name(object.key()));
         Output::serialize(&ChecksumOutput {
             size,
-            sha256: hex::encode(sha.finalize()),
+            sha256,
             md5,
             detected_content_type: detected.to_owned(),
             declared_content_type: object.content_type().to_owned(),
             etag_matches,
+            declared_sha256: declared,
         })
     }
 }

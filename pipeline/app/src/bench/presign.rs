@@ -115,6 +115,7 @@ async fn device_loop(i: usize, client: AsyncClient, mut inbox: Inbox, n: usize) 
             sha256: "ab".repeat(32),
             content_type: None,
             resume: None,
+            parts: None,
         };
         let payload = serde_json::to_vec(&request)?;
         let sent = Instant::now();

@@ -55,7 +55,7 @@ pub fn make_file(path: &Path, size: u64) -> std::io::Result<String> {
 /// Runs `haul-device upload` on `file` under `/usr/bin/time`; returns its run.
 pub fn device_run(
     device_bin: &Path,
-    mqtt_url: &str,
+    (mqtt_url, s3_url): (&str, &str),
     file: &Path,
     state: &Path,
     label: &str,
@@ -69,6 +69,8 @@ pub fn device_run(
             "upload",
             "--mqtt-url",
             mqtt_url,
+            "--s3-endpoint",
+            s3_url,
             "--device",
             "bench",
             "--progress",
@@ -126,6 +128,7 @@ pub async fn curl_run(presigner: &Presigner, file: &Path, sha256: &str) -> Resul
         sha256: sha256.to_owned(),
         content_type: None,
         resume: None,
+        parts: None,
     };
     let UploadResponse::Accepted {
         upload: UploadPlan::Single { url, headers, .. },
@@ -196,10 +199,11 @@ pub async fn run(device_bin: PathBuf, sizes: &[u64], rounds: usize, work: &Path)
             if size == largest {
                 best_curl = faster(best_curl, curl_run(&presigner, &file, &sha).await?);
             }
-            let mqtt = stack.mqtt_url.clone();
+            let (mqtt, s3) = (stack.mqtt_url.clone(), stack.s3.url.clone());
             let (bin, f, state) = (device_bin.clone(), file.clone(), work.join("state"));
             let label = format!("haul-device ({} MiB, single PUT)", size >> 20);
-            let run = tokio::task::spawn_blocking(move || device_run(&bin, &mqtt, &f, &state, &label, 1)).await??;
+            let run =
+                tokio::task::spawn_blocking(move || device_run(&bin, (&mqtt, &s3), &f, &state, &label, 1)).await??;
             best_ours = faster(best_ours, run);
         }
         runs.extend(best_curl);
@@ -208,8 +212,10 @@ pub async fn run(device_bin: PathBuf, sizes: &[u64], rounds: usize, work: &Path)
             let multipart = multipart_stack(work, largest, &registry).await?;
             let (bin, f, state) = (device_bin.clone(), file.clone(), work.join("state-mp"));
             let label = format!("haul-device ({} MiB, multipart, 4 parallel)", size >> 20);
-            let url = multipart.mqtt_url.clone();
-            runs.push(tokio::task::spawn_blocking(move || device_run(&bin, &url, &f, &state, &label, 4)).await??);
+            let (url, s3) = (multipart.mqtt_url.clone(), multipart.s3.url.clone());
+            runs.push(
+                tokio::task::spawn_blocking(move || device_run(&bin, (&url, &s3), &f, &state, &label, 4)).await??,
+            );
         }
         std::fs::remove_file(&file)?;
     }

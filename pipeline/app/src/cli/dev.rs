@@ -118,11 +118,14 @@ fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
         "  S3 endpoint  {}  access key {}  secret {}  region {}  bucket {}",
         stack.s3.url, o.access_key, o.secret_key, c.storage.region, c.storage.bucket
     );
-    println!(
-        "  MQTT broker  {}{}",
-        stack.mqtt_url,
-        if stack.broker.is_some() { " (embedded)" } else { "" }
-    );
+    let broker = match (&stack.broker, tls) {
+        (None, _) => "",
+        (Some(_), Some(_)) => " (embedded; client certificates required, each device only on its own topics)",
+        (Some(_), None) => {
+            " (embedded, loopback only; without --tls topics are NOT isolated: any local client may use any device's topics)"
+        }
+    };
+    println!("  MQTT broker  {}{broker}", stack.mqtt_url);
     println!(
         "  data         {}  (objects; {} results; .haul/dlq dead letters)",
         o.data.display(),
@@ -133,8 +136,8 @@ fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
         .map(|d| format!(" --cert {0}/dev-1.pem --key {0}/dev-1.key --ca {0}/ca.pem", d.display()))
         .unwrap_or_default();
     println!(
-        "  cargo run --release -p haul-device -- upload --mqtt-url {}{tls_args} --device dev-1 --wait-result FILE",
-        stack.mqtt_url
+        "  cargo run -p haul-device -- --mqtt-url {} --s3-endpoint {}{tls_args} --device dev-1 upload --wait-result FILE",
+        stack.mqtt_url, stack.s3.url
     );
     println!("Or inspect the bucket:");
     println!(

@@ -29,8 +29,9 @@ pub struct PresignConfig {
     /// Uploads at least this large use S3 multipart with presigned part URLs.
     /// Default `64MiB`.
     pub multipart_threshold: ByteSize,
-    /// Size of each part (at least 5 MiB; raised automatically to stay within 10,000
-    /// parts). Default `16MiB`.
+    /// The smallest part a device may cut a multipart upload into (at least 5 MiB).
+    /// Devices choose the part size, because their request declares each part's SHA-256;
+    /// `haul-device` uses 16 MiB, raised to keep at most 1,500 parts. Default `16MiB`.
     pub part_size: ByteSize,
     /// Requests one device may make per `rate_window`. Default 30.
     pub rate_limit: u32,

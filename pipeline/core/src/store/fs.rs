@@ -101,17 +101,26 @@ impl ObjectStore for FsStore {
                 key: key.to_owned(),
             });
         }
-        let (etag, content_type) = match fs_meta::read(&self.root, bucket, key, meta.len()).await {
-            Some(m) => (m.etag, m.content_type),
-            None => (md5_file(&path).await.map_err(Self::io_err("head", bucket, key))?, None),
+        let stored = match fs_meta::read(&self.root, bucket, key, meta.len()).await {
+            Some(m) => m,
+            None => fs_meta::FsObjectMeta {
+                etag: md5_file(&path).await.map_err(Self::io_err("head", bucket, key))?,
+                ..Default::default()
+            },
         };
         Ok(ObjectMeta {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             size: meta.len(),
-            etag: Some(etag),
-            content_type: Some(content_type.unwrap_or_else(|| content_type::from_name(key).to_owned())),
+            etag: Some(stored.etag),
+            content_type: Some(
+                stored
+                    .content_type
+                    .unwrap_or_else(|| content_type::from_name(key).to_owned()),
+            ),
             last_modified: meta.modified().ok().map(DateTime::<Utc>::from),
+            metadata: stored.metadata,
+            checksum_sha256: stored.checksum_sha256,
         })
     }
 

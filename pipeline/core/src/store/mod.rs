@@ -34,6 +34,50 @@ pub struct ObjectMeta {
     pub content_type: Option<String>,
     /// Last modification time.
     pub last_modified: Option<DateTime<Utc>>,
+    /// User metadata (`x-amz-meta-*`, names lower-case without the prefix), when the store
+    /// reports it (head, not listings).
+    pub metadata: std::collections::BTreeMap<String, String>,
+    /// The SHA-256 checksum S3 verified and stored for a single-part upload (base64), when
+    /// known; multipart uploads have a composite checksum instead, not reported here.
+    pub checksum_sha256: Option<String>,
+}
+
+impl ObjectMeta {
+    /// The SHA-256 the uploader declared for the whole object (lower-case hex): haul's
+    /// `haul-sha256` metadata (multipart uploads), else the single-part checksum S3 stored.
+    pub fn declared_sha256(&self) -> Option<String> {
+        if let Some(hex) = self.metadata.get("haul-sha256") {
+            return Some(hex.to_ascii_lowercase());
+        }
+        let b64 = self.checksum_sha256.as_deref()?;
+        let raw = base64_decode(b64)?;
+        (raw.len() == 32).then(|| hex::encode(raw))
+    }
+}
+
+/// Standard base64 (with padding) to bytes; `None` when malformed.
+fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        } as u32)
+    };
+    let text = text.trim_end_matches('=').as_bytes();
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    for chunk in text.chunks(4) {
+        let mut acc = 0u32;
+        for (i, &c) in chunk.iter().enumerate() {
+            acc |= value(c)? << (18 - 6 * i);
+        }
+        let bytes = acc.to_be_bytes();
+        out.extend_from_slice(&bytes[1..chunk.len()]);
+    }
+    Some(out)
 }
 
 /// One page of a listing.
@@ -106,5 +150,37 @@ pub trait ObjectStore: Send + Sync {
                 source,
             })?;
         Ok(Bytes::from(buf))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> ObjectMeta {
+        ObjectMeta {
+            bucket: "b".into(),
+            key: "k".into(),
+            size: 3,
+            etag: None,
+            content_type: None,
+            last_modified: None,
+            metadata: Default::default(),
+            checksum_sha256: None,
+        }
+    }
+
+    #[test]
+    fn the_declared_digest_is_haul_metadata_or_the_single_part_checksum() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        let mut m = meta();
+        assert_eq!(m.declared_sha256(), None);
+        m.checksum_sha256 = Some("ungLv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into());
+        assert_eq!(m.declared_sha256().as_deref(), Some(abc));
+        m.metadata.insert("haul-sha256".into(), "00".repeat(32));
+        assert_eq!(m.declared_sha256(), Some("00".repeat(32)));
+        m.metadata.clear();
+        m.checksum_sha256 = Some("not base64!".into());
+        assert_eq!(m.declared_sha256(), None);
     }
 }

@@ -1,5 +1,13 @@
 //! Multipart uploads: parts are kept in `{root}/.haul/uploads/{upload_id}/` until the
 //! upload is completed (parts concatenated in order, S3's `md5-of-md5s-N` ETag) or aborted.
+//!
+//! As S3 does, an upload created with `ChecksumAlgorithm=SHA256` requires each part's
+//! `x-amz-checksum-sha256` (verified against the body), lists the checksums in ListParts,
+//! requires them in CompleteMultipartUpload and returns the composite checksum
+//! (`base64(sha256(part digests))-N`). One addition S3 cannot make: when the upload carries
+//! haul's `haul-sha256` metadata (the whole file's declared SHA-256), completion hashes the
+//! concatenated object and refuses it (`BadDigest`) if it differs, before the object
+//! exists or any notification is sent.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,6 +32,8 @@ struct Upload {
     key: String,
     content_type: Option<String>,
     metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    sha256_parts: bool,
 }
 
 /// A stored part.
@@ -32,6 +42,8 @@ struct PartInfo {
     etag: String,
     size: u64,
     md5: String,
+    #[serde(default)]
+    sha256: Option<String>,
 }
 
 fn upload_dir(s3: &FolderS3, upload_id: &str) -> S3Result<PathBuf> {
@@ -68,6 +80,10 @@ pub async fn create(
         key: input.key.clone(),
         content_type: input.content_type,
         metadata: input.metadata.unwrap_or_default().into_iter().collect(),
+        sha256_parts: input
+            .checksum_algorithm
+            .as_ref()
+            .is_some_and(|a| a.as_str().eq_ignore_ascii_case("SHA256")),
     };
     let json = serde_json::to_vec(&upload).map_err(internal)?;
     tokio::fs::write(dir.join("upload.json"), json)
@@ -89,7 +105,7 @@ pub async fn upload_part(
     if !(1..=MAX_PARTS as i32).contains(&input.part_number) {
         return Err(s3_error!(InvalidArgument, "part number must be 1 to {MAX_PARTS}"));
     }
-    let (dir, _) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    let (dir, upload) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
     let body = input.body.ok_or_else(|| s3_error!(IncompleteBody))?;
     let mut declared = Declared {
         crc32: input.checksum_crc32,
@@ -102,6 +118,13 @@ pub async fn upload_part(
     let temp = temp_file(s3)?;
     let received = receive(body, &temp, &declared, input.content_length).await?;
     declared.add_trailers(trailers.and_then(|t| t.take()).as_ref());
+    if upload.sha256_parts && declared.sha256.is_none() {
+        return Err(s3_error!(
+            InvalidRequest,
+            "the upload was created with a SHA256 checksum; part {} has no x-amz-checksum-sha256",
+            input.part_number
+        ));
+    }
     verify(&received, &declared)?;
     let n = input.part_number;
     temp.persist(dir.join(format!("part-{n:05}")))
@@ -111,6 +134,7 @@ pub async fn upload_part(
         etag: md5.clone(),
         size: received.size,
         md5: md5.clone(),
+        sha256: received.checksum.checksum_sha256.clone(),
     };
     let json = serde_json::to_vec(&info).map_err(internal)?;
     tokio::fs::write(dir.join(format!("part-{n:05}.json")), json)
@@ -149,6 +173,7 @@ pub async fn list_parts(s3: &FolderS3, input: ListPartsInput) -> S3Result<S3Resp
             part_number: Some(n),
             e_tag: Some(ETag::Strong(p.etag)),
             size: Some(p.size as i64),
+            checksum_sha256: p.sha256,
             ..Default::default()
         })
         .collect();
@@ -188,6 +213,12 @@ pub async fn complete(
         if given.as_deref() != Some(info.etag.as_str()) {
             return Err(s3_error!(InvalidPart, "part {n}: ETag does not match the stored part"));
         }
+        if upload.sha256_parts && part.checksum_sha256 != info.sha256 {
+            return Err(s3_error!(
+                InvalidPart,
+                "part {n}: ChecksumSHA256 missing or not the stored part's"
+            ));
+        }
         if i + 1 < requested.len() && info.size < MIN_PART_SIZE {
             return Err(s3_error!(
                 EntityTooSmall,
@@ -198,22 +229,19 @@ pub async fn complete(
         etag_md5.update(hex::decode(&info.md5).map_err(internal)?);
         sources.push(dir.join(format!("part-{n:05}")));
     }
-    // One blocking copy: between files, std::io::copy lets the kernel move the bytes
-    // (copy_file_range), instead of a round trip to the blocking pool per 8 KiB chunk.
     let temp = temp_file(s3)?;
-    let target = temp.to_path_buf();
-    let size = tokio::task::spawn_blocking(move || -> std::io::Result<u64> {
-        let mut out = std::fs::File::create(&target)?;
-        let mut size = 0;
-        for source in sources {
-            size += std::io::copy(&mut std::fs::File::open(source)?, &mut out)?;
-        }
-        out.sync_all()?;
-        Ok(size)
-    })
-    .await
-    .map_err(internal)?
-    .map_err(internal)?;
+    let declared = upload.metadata.get("haul-sha256").cloned();
+    let (size, digest) = concatenate(sources, temp.to_path_buf(), declared.is_some()).await?;
+    if let (Some(want), Some(got)) = (&declared, &digest)
+        && !want.eq_ignore_ascii_case(got)
+    {
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        return Err(s3_error!(
+            BadDigest,
+            "the object's SHA-256 {got} is not the declared haul-sha256 {want}; the upload was discarded"
+        ));
+    }
+    let composite = upload.sha256_parts.then(|| composite_sha256(&requested, &stored));
     let etag = format!("{}-{}", hex::encode(etag_md5.finalize()), requested.len());
     let dest = s3.object_path(&input.bucket, &input.key)?;
     commit(temp, &dest).await?;
@@ -239,8 +267,60 @@ pub async fn complete(
         bucket: Some(input.bucket),
         key: Some(input.key),
         e_tag: Some(ETag::Strong(etag)),
+        checksum_sha256: composite.flatten(),
         ..Default::default()
     }))
+}
+
+/// Writes the parts one after the other into `target`; returns the size and, when asked,
+/// the SHA-256 of the whole. Without hashing, std::io::copy lets the kernel move the bytes
+/// (copy_file_range); hashing reads them through 1 MiB buffers. One blocking task either way.
+async fn concatenate(sources: Vec<PathBuf>, target: PathBuf, hash: bool) -> S3Result<(u64, Option<String>)> {
+    use std::io::{Read, Write};
+    tokio::task::spawn_blocking(move || -> std::io::Result<(u64, Option<String>)> {
+        let mut out = std::fs::File::create(&target)?;
+        let mut size = 0;
+        let mut sha = hash.then(sha2::Sha256::new);
+        let mut buf = vec![0u8; 1 << 20];
+        for source in sources {
+            let mut input = std::fs::File::open(source)?;
+            let Some(sha) = sha.as_mut() else {
+                size += std::io::copy(&mut input, &mut out)?;
+                continue;
+            };
+            loop {
+                let n = input.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                sha2::Digest::update(sha, &buf[..n]);
+                out.write_all(&buf[..n])?;
+                size += n as u64;
+            }
+        }
+        out.sync_all()?;
+        Ok((size, sha.map(|s| hex::encode(sha2::Digest::finalize(s)))))
+    })
+    .await
+    .map_err(internal)?
+    .map_err(internal)
+}
+
+/// S3's composite checksum of an upload with SHA-256 parts: the SHA-256 of the parts'
+/// binary digests in order, base64, `-N`.
+fn composite_sha256(requested: &[CompletedPart], stored: &BTreeMap<i32, PartInfo>) -> Option<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut outer = sha2::Sha256::new();
+    for part in requested {
+        let digest = stored.get(&part.part_number?)?.sha256.as_ref()?;
+        sha2::Digest::update(&mut outer, b64.decode(digest).ok()?);
+    }
+    Some(format!(
+        "{}-{}",
+        b64.encode(sha2::Digest::finalize(outer)),
+        requested.len()
+    ))
 }
 
 pub async fn abort(

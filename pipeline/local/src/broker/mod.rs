@@ -1,14 +1,20 @@
-//! The embedded MQTT broker (rumqttd), on a loopback port.
+//! The embedded MQTT broker: rumqttd, and with TLS an authorizing gate in front of it.
 //!
-//! It authenticates TLS clients by certificate when started with [`BrokerTls`], but it
-//! does not authorize topics: any client may use any device's topics. Per-device
-//! isolation is enforced by Mosquitto (`pattern readwrite haul/%u/#`, see
-//! `deploy/mosquitto/`) or AWS IoT Core (the IoT policy); use `haul dev --mqtt-url` to run
-//! against one of those.
+//! - With [`BrokerTls`] (`haul dev --tls`): clients connect to the [`gate`], which requires
+//!   a client certificate from the dev CA, takes the certificate's common name as the
+//!   client's identity, and enforces IoT Core's thing policy ([`policy`]): the client id is
+//!   the identity, a device uses only `haul/{itself}/...`, the cloud's identity is reserved.
+//!   rumqttd (which cannot authorize per topic) listens on a private loopback port behind it.
+//! - Without TLS: rumqttd alone, on a loopback address only, and topics are not isolated
+//!   (any local client may use any device's topics); `haul dev` says so when it starts.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
+
+mod gate;
+mod packet;
+pub mod policy;
 
 /// Largest MQTT message, as AWS IoT Core allows.
 pub const MAX_PAYLOAD: usize = 128 * 1024;
@@ -50,13 +56,59 @@ pub enum BrokerError {
     /// It did not start listening.
     #[error("embedded broker did not accept connections on {0} within 10 s")]
     NotListening(SocketAddr),
+    /// Without TLS, clients cannot be told apart: only loopback addresses are allowed.
+    #[error(
+        "the embedded broker without TLS listens on loopback only ({0} is not); give --tls DIR for other addresses"
+    )]
+    NotLoopback(SocketAddr),
+    /// The gate's TLS files could not be used.
+    #[error("broker TLS: {0}")]
+    Tls(String),
+    /// The gate needs the async runtime.
+    #[error("the TLS gate must be started inside the tokio runtime")]
+    NoRuntime,
 }
 
 impl EmbeddedBroker {
-    /// Starts a broker on `bind` (port 0: a free port).
+    /// Starts a broker on `bind` (port 0: a free port); with `tls`, behind the gate.
     pub fn start(bind: SocketAddr, tls: Option<BrokerTls>) -> Result<Self, BrokerError> {
-        let addr = if bind.port() == 0 { free_port(bind)? } else { bind };
-        let config = config(addr, tls.as_ref())?;
+        let Some(tls) = tls else {
+            if !bind.ip().is_loopback() {
+                return Err(BrokerError::NotLoopback(bind));
+            }
+            let addr = if bind.port() == 0 { free_port(bind)? } else { bind };
+            start_rumqttd(addr)?;
+            return Ok(Self {
+                addr,
+                url: format!("mqtt://{addr}"),
+            });
+        };
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| BrokerError::NoRuntime)?;
+        let acceptor = gate::acceptor(&tls).map_err(BrokerError::Tls)?;
+        let inner = free_port(([127, 0, 0, 1], 0).into())?;
+        start_rumqttd(inner)?;
+        let listener = std::net::TcpListener::bind(bind).map_err(|source| BrokerError::Bind { addr: bind, source })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|source| BrokerError::Bind { addr: bind, source })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| BrokerError::Bind { addr, source })?;
+        let _guard = runtime.enter();
+        let listener =
+            tokio::net::TcpListener::from_std(listener).map_err(|source| BrokerError::Bind { addr, source })?;
+        runtime.spawn(gate::run(listener, acceptor, inner));
+        Ok(Self {
+            addr,
+            url: format!("mqtts://localhost:{}", addr.port()),
+        })
+    }
+}
+
+/// Runs rumqttd on `addr` (plain TCP) on its own thread.
+fn start_rumqttd(addr: SocketAddr) -> Result<(), BrokerError> {
+    let config = config(addr)?;
+    {
         std::thread::Builder::new()
             .name("haul-broker".into())
             .spawn(move || {
@@ -66,13 +118,8 @@ impl EmbeddedBroker {
                 }
             })
             .map_err(|e| BrokerError::Config(e.to_string()))?;
-        wait_listening(addr)?;
-        let url = match tls {
-            Some(_) => format!("mqtts://localhost:{}", addr.port()),
-            None => format!("mqtt://{addr}"),
-        };
-        Ok(Self { addr, url })
     }
+    wait_listening(addr)
 }
 
 fn free_port(bind: SocketAddr) -> Result<SocketAddr, BrokerError> {
@@ -93,16 +140,7 @@ fn wait_listening(addr: SocketAddr) -> Result<(), BrokerError> {
     Err(BrokerError::NotListening(addr))
 }
 
-fn config(addr: SocketAddr, tls: Option<&BrokerTls>) -> Result<rumqttd::Config, BrokerError> {
-    let tls_table = match tls {
-        Some(t) => format!(
-            "[v4.1.tls]\ncapath = {:?}\ncertpath = {:?}\nkeypath = {:?}\n",
-            t.ca.display().to_string(),
-            t.cert.display().to_string(),
-            t.key.display().to_string()
-        ),
-        None => String::new(),
-    };
+fn config(addr: SocketAddr) -> Result<rumqttd::Config, BrokerError> {
     let text = format!(
         r#"
 id = 0
@@ -122,7 +160,7 @@ connection_timeout_ms = 60000
 max_payload_size = {MAX_PAYLOAD}
 max_inflight_count = 200
 dynamic_filters = true
-{tls_table}"#
+"#
     );
     toml::from_str(&text).map_err(|e| BrokerError::Config(e.to_string()))
 }
