@@ -126,83 +126,126 @@ pub fn constrained(em: &mut Emissions, sets: &[u64], cutoff: f32) -> Option<Path
     found
 }
 
+/// One pattern's emission tables and state numbering: gap states `0..=k` ("gap after j
+/// symbols"), then symbol states `(j, s)` for positions `1..=k`.
+struct Lattice<'a> {
+    tabs: Vec<&'a Table>,
+    k: usize,
+    a: usize,
+}
+
+impl Lattice<'_> {
+    fn emit(&self, j: usize, t: usize, s: usize) -> f32 {
+        self.tabs[j - 1].logp[t * self.a + s]
+    }
+
+    fn act(&self, j: usize, t: usize) -> &[u8] {
+        self.tabs[j - 1].active[t].as_slice()
+    }
+
+    fn sym(&self, j: usize, s: usize) -> usize {
+        self.k + 1 + (j - 1) * self.a + s
+    }
+
+    fn states(&self) -> usize {
+        self.k + 1 + self.k * self.a
+    }
+}
+
 fn search(em: &Emissions, sets: &[u64], cutoff: f32, back: &mut [From]) -> Option<Path> {
     let f = em.folded;
-    let (k, a) = (sets.len(), f.width - 1);
-    let tabs: Vec<&Table> = sets.iter().map(|s| &em.tables[s]).collect();
-    let emit = |j: usize, t: usize, s: usize| tabs[j - 1].logp[t * a + s];
-    let act = |j: usize, t: usize| tabs[j - 1].active[t].as_slice();
-    let sym = |j: usize, s: usize| k + 1 + (j - 1) * a + s;
-    let n = k + 1 + k * a;
+    let lat = Lattice {
+        tabs: sets.iter().map(|s| &em.tables[s]).collect(),
+        k: sets.len(),
+        a: f.width - 1,
+    };
+    let n = lat.states();
     let mut cur = vec![f32::NEG_INFINITY; n];
     let mut next = vec![f32::NEG_INFINITY; n];
     let (mut written, mut stale): (Vec<usize>, Vec<usize>) = (Vec::new(), Vec::new());
     cur[0] = f.at(0, 0);
-    for &s in act(1, 0) {
-        cur[sym(1, s as usize)] = emit(1, 0, s as usize);
-        written.push(sym(1, s as usize));
+    for &s in lat.act(1, 0) {
+        cur[lat.sym(1, s as usize)] = lat.emit(1, 0, s as usize);
+        written.push(lat.sym(1, s as usize));
     }
     for t in 1..f.frames {
         stale.drain(..).for_each(|i| next[i] = f32::NEG_INFINITY);
         let row = &mut back[t * n..(t + 1) * n];
-        for j in 0..=k {
-            let (mut best, mut from) = (cur[j], From::Stay);
-            if j > 0 {
-                for &s in act(j, t - 1) {
-                    if cur[sym(j, s as usize)] > best {
-                        (best, from) = (cur[sym(j, s as usize)], From::Symbol(s));
-                    }
-                }
-            }
-            next[j] = best + f.at(t, 0);
-            row[j] = from;
-        }
-        for j in 1..=k {
-            let prev = if j > 1 {
-                top_two(&cur, act(j - 1, t - 1), |s| sym(j - 1, s))
-            } else {
-                TopTwo::default()
-            };
-            for &s in act(j, t) {
-                let s = s as usize;
-                let (mut best, mut from) = (cur[sym(j, s)], From::Stay);
-                if cur[j - 1] > best {
-                    (best, from) = (cur[j - 1], From::Gap);
-                }
-                let (v, ps) = if prev.first.1 == Some(s) {
-                    prev.second
-                } else {
-                    prev.first
-                };
-                if let Some(ps) = ps.filter(|_| v > best) {
-                    (best, from) = (v, From::Symbol(ps as u8));
-                }
-                next[sym(j, s)] = best + emit(j, t, s);
-                row[sym(j, s)] = from;
-                stale.push(sym(j, s));
-            }
-        }
+        step_gaps(&lat, f, &cur, &mut next, row, t);
+        step_symbols(&lat, &cur, &mut next, row, t, &mut stale);
         std::mem::swap(&mut cur, &mut next);
         std::mem::swap(&mut written, &mut stale);
         let top = written
             .iter()
             .copied()
-            .chain(0..=k)
+            .chain(0..=lat.k)
             .fold(f32::NEG_INFINITY, |m, i| m.max(cur[i]));
         if top + em.ahead[t + 1] < cutoff {
             return None;
         }
     }
+    finish(&lat, f, &cur, back)
+}
+
+/// Frame `t` for the gap states: stay, or end the symbol of the same position.
+fn step_gaps(lat: &Lattice, f: &Folded, cur: &[f32], next: &mut [f32], row: &mut [From], t: usize) {
+    for j in 0..=lat.k {
+        let (mut best, mut from) = (cur[j], From::Stay);
+        if j > 0 {
+            for &s in lat.act(j, t - 1) {
+                if cur[lat.sym(j, s as usize)] > best {
+                    (best, from) = (cur[lat.sym(j, s as usize)], From::Symbol(s));
+                }
+            }
+        }
+        next[j] = best + f.at(t, 0);
+        row[j] = from;
+    }
+}
+
+/// Frame `t` for the symbol states: stay, come from the previous gap, or straight from a
+/// different symbol of the previous position.
+fn step_symbols(lat: &Lattice, cur: &[f32], next: &mut [f32], row: &mut [From], t: usize, touched: &mut Vec<usize>) {
+    for j in 1..=lat.k {
+        let prev = if j > 1 {
+            top_two(cur, lat.act(j - 1, t - 1), |s| lat.sym(j - 1, s))
+        } else {
+            TopTwo::default()
+        };
+        for &s in lat.act(j, t) {
+            let (s, state) = (s as usize, lat.sym(j, s as usize));
+            let (mut best, mut from) = (cur[state], From::Stay);
+            if cur[j - 1] > best {
+                (best, from) = (cur[j - 1], From::Gap);
+            }
+            let (v, ps) = if prev.first.1 == Some(s) {
+                prev.second
+            } else {
+                prev.first
+            };
+            if let Some(ps) = ps.filter(|_| v > best) {
+                (best, from) = (v, From::Symbol(ps as u8));
+            }
+            next[state] = best + lat.emit(j, t, s);
+            row[state] = from;
+            touched.push(state);
+        }
+    }
+}
+
+/// The best final state, the path back from it, and each symbol's confidence.
+fn finish(lat: &Lattice, f: &Folded, cur: &[f32], back: &[From]) -> Option<Path> {
+    let k = lat.k;
     let (mut end, mut score) = (k, cur[k]);
-    for &s in act(k, f.frames - 1) {
-        if cur[sym(k, s as usize)] > score {
-            (end, score) = (sym(k, s as usize), cur[sym(k, s as usize)]);
+    for &s in lat.act(k, f.frames - 1) {
+        if cur[lat.sym(k, s as usize)] > score {
+            (end, score) = (lat.sym(k, s as usize), cur[lat.sym(k, s as usize)]);
         }
     }
     if !score.is_finite() {
         return None;
     }
-    let mut path = backtrack(back, n, k, a, f.frames, end, score);
+    let mut path = backtrack(back, lat.states(), k, lat.a, f.frames, end, score);
     path.confidences = path
         .symbols
         .iter()
@@ -210,7 +253,7 @@ fn search(em: &Emissions, sets: &[u64], cutoff: f32, back: &mut [From]) -> Optio
         .enumerate()
         .map(|(j, (&s, &(t0, t1)))| {
             (t0..=t1)
-                .map(|t| emit(j + 1, t, s as usize))
+                .map(|t| lat.emit(j + 1, t, s as usize))
                 .fold(LOG_FLOOR, f32::max)
                 .exp()
         })
