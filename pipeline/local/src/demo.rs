@@ -185,12 +185,19 @@ fn summary(stage: &str, o: &Value) -> String {
         ),
         "plate" => match o.pointer("/plates/0") {
             Some(p) => format!(
-                "{} plate candidates, best at x={} y={} {}x{}",
+                "{} plate candidates, best at x={} y={} {}x{}{}",
                 len("/plates"),
                 p["x"],
                 p["y"],
                 p["width"],
-                p["height"]
+                p["height"],
+                match (
+                    o.pointer("/text").and_then(Value::as_str),
+                    o.pointer("/readings/0/confidence")
+                ) {
+                    (Some(t), Some(c)) => format!(", reads {t} ({:.2})", c.as_f64().unwrap_or(f64::NAN)),
+                    _ => String::new(),
+                }
             ),
             None => "no plate found".to_owned(),
         },
@@ -209,5 +216,26 @@ fn summary(stage: &str, o: &Value) -> String {
             let text = o.to_string();
             text.chars().take(100).collect()
         }
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::*;
+
+    #[test]
+    fn a_plate_summary_names_the_text_read_when_there_is_one() {
+        let boxed = serde_json::json!({"plates": [{"x": 1, "y": 2, "width": 90, "height": 20}]});
+        assert!(!summary("plate", &boxed).contains("reads"));
+        let read = serde_json::json!({
+            "plates": [{"x": 1, "y": 2, "width": 90, "height": 20}],
+            "text": "RK755AJ",
+            "readings": [{"text": "RK755AJ", "confidence": 0.97}]
+        });
+        assert!(
+            summary("plate", &read).ends_with("reads RK755AJ (0.97)"),
+            "{}",
+            summary("plate", &read)
+        );
     }
 }

@@ -38,9 +38,12 @@ pub enum EvalCommand {
     },
     /// License-plate detection against photos with one-line TXT ground truth
     /// (`file x y width height text`, the OpenALPR benchmark format): top-1 and top-5
-    /// recall at IoU >= 0.5, mean IoU of the best match, milliseconds per image.
+    /// recall at IoU >= 0.5, mean IoU of the best match, milliseconds per image. With
+    /// --read: the text read on the ground-truth box (exact rate, character accuracy) and
+    /// on the top-ranked detected box (exact rate end to end), milliseconds per plate.
     #[command(after_help = "Examples:\n  haul eval plates --dataset ../shared/data/plates/eu\n  \
-        haul eval plates --dataset ../shared/data/plates/eu --cascade eu.xml --json")]
+        haul eval plates --dataset ../shared/data/plates/eu --cascade eu.xml --json\n  \
+        haul eval plates --dataset ../shared/data/plates/eu --cascade eu.xml --read --model rec.onnx --json")]
     Plates {
         /// Folder of NAME.jpg + NAME.txt pairs.
         #[arg(long, value_name = "DIR")]
@@ -51,7 +54,21 @@ pub enum EvalCommand {
         /// Threads across pyramid levels: 0 = all cores, 1 = none.
         #[arg(long, default_value_t = 1)]
         threads: usize,
-        /// Print JSON (overall keys: images, top1_recall, top5_recall, ms_per_image).
+        /// Read the plates' text too (needs --model).
+        #[arg(long, requires = "model")]
+        read: bool,
+        /// The recognition network (ONNX, CTC output, e.g. PaddleOCR PP-OCR rec).
+        #[arg(long, value_name = "FILE")]
+        model: Option<PathBuf>,
+        /// The model's character list, one per line; default: the model's metadata.
+        #[arg(long, value_name = "FILE")]
+        charset: Option<PathBuf>,
+        /// Plate formats: auto, eu, br, us or none.
+        #[arg(long, default_value = "auto")]
+        region: String,
+        /// Print JSON (overall keys: images, top1_recall, top5_recall, ms_per_image; with
+        /// --read: text_exact_on_truth_box, text_char_accuracy, text_exact_end_to_end,
+        /// read_ms_per_plate).
         #[arg(long)]
         json: bool,
         /// With --json, include one row per image.
@@ -78,12 +95,22 @@ pub async fn execute(cmd: Command) -> Result<ExitCode, BoxError> {
             dataset,
             cascade,
             threads,
+            read,
+            model,
+            charset,
+            region,
             json,
             per_image,
         } => {
+            let read = model.filter(|_| read).map(|m| plate::ReadParams {
+                charset,
+                region,
+                ..plate::ReadParams::new(m)
+            });
             let params = plate::Params {
                 cascade,
                 threads,
+                read,
                 ..plate::Params::default()
             };
             let mut report = haul_pipeline::blocking(move || plate::evaluate(&dataset, &params)).await??;

@@ -16,6 +16,7 @@ use super::exif::ExifInfo;
 use super::geometry::Rect;
 use super::gray::Gray;
 use super::params::{DetectorChoice, Params};
+use super::read::{Reader, Reading};
 
 /// One plate candidate, best first in [`Detection::plates`].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -37,6 +38,8 @@ pub struct Timings {
     pub decode_ms: f64,
     /// Plate detection.
     pub detect_ms: f64,
+    /// Reading the boxes' text (0 when reading is off).
+    pub read_ms: f64,
 }
 
 /// The stage's output for one photo.
@@ -52,6 +55,12 @@ pub struct Detection {
     pub detector: &'static str,
     /// Boxes, best first.
     pub plates: Vec<PlateBox>,
+    /// The text of the best box, when reading is on and something was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The text of each box read, in box order (`rect` names the box): reading is on.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<Reading>,
     /// Capture time, GPS, camera, when present.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exif: Option<ExifInfo>,
@@ -68,6 +77,7 @@ pub struct PlateDetector {
     params: Params,
     limits: DecodeLimits,
     cascade: Option<Cascade>,
+    reader: Option<Reader>,
     pool: Option<rayon::ThreadPool>,
 }
 
@@ -101,10 +111,12 @@ impl PlateDetector {
         } else {
             None
         };
+        let reader = params.read.as_ref().map(Reader::new).transpose()?;
         Ok(PlateDetector {
             params: params.clone(),
             limits: params.limits(),
             cascade,
+            reader,
             pool,
         })
     }
@@ -142,16 +154,42 @@ impl PlateDetector {
         let t1 = Instant::now();
         let plates = self.detect_gray(decoded.gray());
         let detect_ms = t1.elapsed().as_secs_f64() * 1e3;
+        let t2 = Instant::now();
+        let readings = self.read_boxes(decoded.gray(), &plates)?;
+        let read_ms = t2.elapsed().as_secs_f64() * 1e3;
         Ok(Detection {
             width: decoded.width,
             height: decoded.height,
             format: decoded.format,
             detector: self.detector_name(),
+            text: readings.first().filter(|r| !r.text.is_empty()).map(|r| r.text.clone()),
+            readings,
             plates,
             exif: decoded.exif,
-            timings: Timings { decode_ms, detect_ms },
+            timings: Timings {
+                decode_ms,
+                detect_ms,
+                read_ms,
+            },
             source: (self.params.annotate || self.params.crops).then_some(bytes),
         })
+    }
+
+    /// The reader, when reading is configured.
+    pub fn reader(&self) -> Option<&Reader> {
+        self.reader.as_ref()
+    }
+
+    /// Reads the boxes (best first, `read.max_boxes` of them; all when 0).
+    pub fn read_boxes(&self, gray: &Gray, plates: &[PlateBox]) -> Result<Vec<Reading>, PlateError> {
+        let Some(reader) = &self.reader else {
+            return Ok(Vec::new());
+        };
+        let n = match reader.params().max_boxes {
+            0 => plates.len(),
+            m => m.min(plates.len()),
+        };
+        plates[..n].iter().map(|p| reader.read(gray, p.rect)).collect()
     }
 
     /// Runs the configured detector(s) on a gray image; boxes best first.

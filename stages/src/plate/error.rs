@@ -57,6 +57,40 @@ pub enum PlateError {
         /// What is wrong with it.
         detail: String,
     },
+    /// The recognition model is missing, not ONNX, or not a CTC text recogniser.
+    #[error("invalid recognition model {path}: {detail}")]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The character list is unreadable, or does not fit the model.
+    #[error("invalid charset {source_name}: {detail}")]
+    Charset {
+        /// Where the list came from: a file, or the model's metadata.
+        source_name: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A plate format does not parse.
+    #[error("invalid plate pattern `{pattern}`: {detail}")]
+    Pattern {
+        /// The pattern as written.
+        pattern: String,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// The recognition network failed on an input (deterministic, so permanent).
+    #[error("recognition failed on a {width}x{height} line image: {detail}")]
+    Inference {
+        /// Width of the network input.
+        width: usize,
+        /// Height of the network input.
+        height: usize,
+        /// The runtime's message.
+        detail: String,
+    },
     /// An artifact could not be encoded.
     #[error("cannot encode artifact {name}: {detail}")]
     Encode {

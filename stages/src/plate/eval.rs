@@ -1,7 +1,8 @@
 //! Evaluation over a folder of photos with one-line ground truth files
 //! (`file x y width height text`, tab or space separated, the OpenALPR
 //! benchmark layout): top-1 and top-5 recall at IoU >= 0.5, mean IoU of the
-//! best match, and time per image.
+//! best match, and time per image; with reading on, the text figures of
+//! [`super::eval_text`].
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,10 @@ use serde::Serialize;
 
 use super::detect::PlateDetector;
 use super::error::PlateError;
+use super::eval_text::{TextReport, TextResult, score_text, summarise};
 use super::geometry::Rect;
 use super::params::Params;
+use super::read::ReadParams;
 
 /// IoU at which a box counts as found.
 pub const IOU_HIT: f64 = 0.5;
@@ -39,6 +42,9 @@ pub struct ImageResult {
     /// Set when the photo could not be processed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Reading results, when reading is on and the ground truth has a text.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextResult>,
 }
 
 /// Figures over a data set.
@@ -60,6 +66,10 @@ pub struct EvalReport {
     pub decode_ms_per_image: f64,
     /// Mean milliseconds per photo spent detecting.
     pub detect_ms_per_image: f64,
+    /// Reading figures (`text_exact_on_truth_box`, `text_char_accuracy`,
+    /// `text_exact_end_to_end`, `read_ms_per_plate`), when reading is on.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub text: Option<TextReport>,
     /// Per-photo results (omitted from JSON when empty).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub per_image: Vec<ImageResult>,
@@ -72,6 +82,8 @@ pub struct Truth {
     pub image: PathBuf,
     /// The plate box.
     pub rect: Rect,
+    /// The plate text, as written in the file (empty when absent).
+    pub text: String,
 }
 
 /// Reads every `*.txt` ground-truth file of `dir`, sorted by name.
@@ -103,15 +115,19 @@ fn parse_truth(dir: &Path, txt: &Path) -> Result<Truth, PlateError> {
     Ok(Truth {
         image: dir.join(fields[0]),
         rect: Rect::new(num(1)?, num(2)?, num(3)?, num(4)?),
+        text: fields[5..].concat(),
     })
 }
 
 /// Runs the detector configured by `params` over the data set in `dir`
-/// (artifacts off: only detection is measured).
+/// (artifacts off: only detection is measured). With `params.read`, the top-ranked box is
+/// read (end to end) and so is the ground-truth box.
 pub fn evaluate(dir: &Path, params: &Params) -> Result<EvalReport, PlateError> {
+    let read = params.read.clone().map(|r| ReadParams { max_boxes: 1, ..r });
     let params = Params {
         annotate: false,
         crops: false,
+        read,
         ..params.clone()
     };
     let detector = PlateDetector::new(&params)?;
@@ -132,6 +148,7 @@ pub fn evaluate(dir: &Path, params: &Params) -> Result<EvalReport, PlateError> {
         ms_per_image: per_image.iter().map(|r| r.ms).sum::<f64>() / n,
         decode_ms_per_image: decode_ms / n,
         detect_ms_per_image: detect_ms / n,
+        text: summarise(per_image.iter().filter_map(|r| r.text.as_ref())),
         per_image,
     })
 }
@@ -139,7 +156,11 @@ pub fn evaluate(dir: &Path, params: &Params) -> Result<EvalReport, PlateError> {
 /// Runs the detector on one photo and compares with its ground truth.
 fn score_one(detector: &PlateDetector, t: &Truth) -> ImageResult {
     let t0 = Instant::now();
-    let res = detector.detect_file(&t.image);
+    let bytes = std::fs::read(&t.image);
+    let res = match &bytes {
+        Ok(b) => detector.detect_bytes(b),
+        Err(e) => Err(PlateError::io(&t.image, std::io::Error::new(e.kind(), e.to_string()))),
+    };
     let ms = t0.elapsed().as_secs_f64() * 1e3;
     let file = t
         .image
@@ -156,7 +177,23 @@ fn score_one(detector: &PlateDetector, t: &Truth) -> ImageResult {
         decode_ms: 0.0,
         detect_ms: 0.0,
         error: None,
+        text: None,
     };
+    if let (Some(reader), Ok(b)) = (detector.reader(), &bytes)
+        && !t.text.is_empty()
+    {
+        match score_text(
+            reader,
+            b,
+            &detector.params().limits(),
+            &t.rect,
+            &t.text,
+            res.as_ref().ok(),
+        ) {
+            Ok(text) => r.text = Some(text),
+            Err(e) => r.error = Some(e.to_string()),
+        }
+    }
     match res {
         Ok(d) => {
             r.decode_ms = d.timings.decode_ms;
@@ -191,6 +228,26 @@ impl EvalReport {
             self.decode_ms_per_image,
             self.detect_ms_per_image
         );
+        if let Some(t) = &self.text {
+            let _ = writeln!(
+                s,
+                "text: {} plates, exact on truth box {:.3}, char accuracy {:.3}, exact end to end {:.3}, {:.2} ms per plate",
+                t.plates_with_text,
+                t.text_exact_on_truth_box,
+                t.text_char_accuracy,
+                t.text_exact_end_to_end,
+                t.read_ms_per_plate
+            );
+            for (r, x) in self.per_image.iter().filter_map(|r| r.text.as_ref().map(|x| (r, x))) {
+                if x.text_on_truth_box != x.truth_text || x.text_end_to_end != x.truth_text {
+                    let _ = writeln!(
+                        s,
+                        "  {:<16} truth {:<10} on truth box {:<10} end to end {}",
+                        r.file, x.truth_text, x.text_on_truth_box, x.text_end_to_end
+                    );
+                }
+            }
+        }
         let misses: Vec<&ImageResult> = self.per_image.iter().filter(|r| r.hit_rank != Some(1)).collect();
         if !misses.is_empty() {
             let _ = writeln!(s, "not top-1 ({}):", misses.len());

@@ -1,6 +1,9 @@
 //! `plate`: finds license plates in traffic photos (JPEG, PNG, WebP; EXIF orientation,
 //! capture time and GPS), with a classical detector that needs no model, or a
-//! user-supplied OpenCV cascade (`cascade = "path.xml"`) evaluated in pure Rust.
+//! user-supplied OpenCV cascade (`cascade = "path.xml"`) evaluated in pure Rust; and
+//! reads them with a user-supplied CTC recognition network (`[read] model = "rec.onnx"`,
+//! run in pure Rust; the `read` feature), with plate formats as configuration
+//! ([`read`]).
 //!
 //! ```
 //! use haul_stages::plate::{Gray, Params, PlateDetector};
@@ -18,11 +21,13 @@ mod detect;
 mod draw;
 mod error;
 mod eval;
+pub mod eval_text;
 mod exif;
 mod geometry;
 mod gray;
 mod jpeg;
 mod params;
+pub mod read;
 
 pub use decode::{DecodeLimits, Decoded, decode, decode_gray};
 pub use detect::{Detection, PlateBox, PlateDetector, Timings};
@@ -33,6 +38,7 @@ pub use exif::{ExifInfo, GpsPosition};
 pub use geometry::Rect;
 pub use gray::Gray;
 pub use params::{DetectorChoice, Params};
+pub use read::{CharReading, ReadParams, Reader, Reading};
 
 use haul_pipeline::prelude::*;
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::decode::DecodeLimits;
 use super::error::PlateError;
+use super::read::ReadParams;
 
 /// Which detector runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
@@ -58,6 +59,9 @@ pub struct Params {
     pub annotate: bool,
     /// Artifacts: write a crop of each box (`plate-N.png`). Default true.
     pub crops: bool,
+    /// Reading the plates' text with your recognition model (`[stages.plate.read]`,
+    /// `model = "rec.onnx"`; see [`ReadParams`]). Default: none, boxes only.
+    pub read: Option<ReadParams>,
 }
 
 impl Default for Params {
@@ -77,6 +81,7 @@ impl Default for Params {
             max_file_bytes: limits.max_file_bytes,
             annotate: true,
             crops: true,
+            read: None,
         }
     }
 }
@@ -108,6 +113,9 @@ impl Params {
         if matches!(self.detector, DetectorChoice::Cascade | DetectorChoice::Both) && self.cascade.is_none() {
             return bad("cascade", "detector = \"cascade\" or \"both\" needs a cascade file");
         }
+        if let Some(read) = &self.read {
+            read.validate()?;
+        }
         Ok(())
     }
 
@@ -133,6 +141,8 @@ mod tests {
         assert_eq!(p.cascade, Some(PathBuf::from("eu.xml")));
         assert_eq!(p.min_size, [60, 16]);
         assert!(p.validate().is_ok());
+        let p: Params = toml::from_str("[read]\nmodel = \"rec.onnx\"\nregion = \"br\"\n").expect("read table");
+        assert_eq!(p.read.as_ref().map(|r| r.region.as_str()), Some("br"));
         let err = toml::from_str::<Params>("cascades = \"eu.xml\"").expect_err("unknown key");
         assert!(err.to_string().contains("cascades"), "{err}");
     }
