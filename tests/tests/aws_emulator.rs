@@ -381,3 +381,122 @@ async fn the_worker_extends_visibility_while_it_works_and_deletes_permanent_fail
         );
     }
 }
+
+/// Issue 11, item 4, across processes: the same S3 notification delivered three times to a
+/// queue that two workers poll at once runs the stage once; the claim is the S3 object
+/// `results/scripted/{key}.claim`, created with `If-None-Match: *`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_workers_given_the_same_object_three_times_run_the_stage_once() {
+    let Some(ms) = MiniStack::start() else { return };
+    let sdk = ms.sdk_config().await;
+    let config = HaulConfig::from_toml(WORKER_CONFIG, "test").unwrap();
+    let deployment = deploy_local_with(&config, &LocalOptions::new(&ms.url), &sdk)
+        .await
+        .expect("resources");
+    let s3 = S3Store::from_config(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let scripted = Scripted::default();
+    let registry = haul_stages::registry().register(scripted.clone());
+    let queue = deployment.stages["scripted"].queue_url.clone();
+    let key = format!("{PREFIX}linger-twice.bin");
+    s3.client()
+        .put_object()
+        .bucket(&deployment.bucket)
+        .key(&key)
+        .body(ByteStream::from_static(b"payload"))
+        .send()
+        .await
+        .unwrap();
+    // Two more copies of S3's own notification, as at-least-once delivery may bring them.
+    let original = loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .wait_time_seconds(2)
+            .send()
+            .await
+            .unwrap();
+        let mut found = None;
+        for m in out.messages.unwrap_or_default() {
+            // Every message looked at (the bucket's s3:TestEvent too) is made visible again.
+            sqs.change_message_visibility()
+                .queue_url(&queue)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .visibility_timeout(0)
+                .send()
+                .await
+                .unwrap();
+            if m.body().is_some_and(|b| b.contains("linger-twice")) {
+                found = Some(m);
+            }
+        }
+        if let Some(m) = found {
+            break m;
+        }
+    };
+    for _ in 0..2 {
+        let body = original.body().unwrap();
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut workers = Vec::new();
+    for _ in 0..2 {
+        let pipeline =
+            Arc::new(Pipeline::new(config.clone(), &registry, Arc::new(S3Store::from_config(&sdk))).unwrap());
+        let options = WorkerOptions {
+            stage: Some("scripted".into()),
+            wait: Duration::from_secs(1),
+            concurrency: 2,
+            ..WorkerOptions::new(&queue)
+        };
+        let mut stop = stop_rx.clone();
+        let shutdown = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let stats = Arc::new(WorkerStats::default());
+        workers.push(tokio::spawn(run(pipeline, sqs.clone(), options, stats, shutdown)));
+    }
+    let result = format!("results/scripted/{key}.json");
+    let bucket = deployment.bucket.clone();
+    wait_until("the result", || {
+        let (s3, bucket, result) = (s3.client().clone(), bucket.clone(), result.clone());
+        async move { s3.head_object().bucket(&bucket).key(&result).send().await.is_ok() }
+    })
+    .await;
+    wait_until("every copy handled", || {
+        let (sqs, queue) = (sqs.clone(), queue.clone());
+        async move {
+            let attrs = sqs
+                .get_queue_attributes()
+                .queue_url(&queue)
+                .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                .send()
+                .await
+                .unwrap();
+            let n = |name| {
+                attrs
+                    .attributes()
+                    .and_then(|a| a.get(&name))
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages) == "0"
+                && n(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible) == "0"
+        }
+    })
+    .await;
+    let _ = stop_tx.send(true);
+    for w in workers {
+        w.await.unwrap().unwrap();
+    }
+    assert_eq!(
+        scripted.calls(),
+        1,
+        "the stage ran once for three deliveries to two workers"
+    );
+}

@@ -94,3 +94,30 @@ async fn a_restart_queues_uploads_without_results_and_skips_the_rest() {
     let results = dir.path().join("haul-data/results/scripted/incoming/d");
     assert!(results.join("missed.bin.json").is_file() && results.join("also-missed.bin.json").is_file());
 }
+
+/// Issue 11, item 4: one notification holding the same record three times (same key,
+/// ETag, sequencer) ran the stage three times, the duplicate check passing for each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_simultaneous_deliveries_of_one_object_version_run_the_stage_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = Scripted::default();
+    let bus = bus(dir.path(), &stage);
+    let note = upload(dir.path(), "incoming/d/linger-dup.bin").await;
+    let mut doc: serde_json::Value = serde_json::from_str(&note).unwrap();
+    let record = doc["Records"][0].clone();
+    doc["Records"] = serde_json::json!([record.clone(), record.clone(), record]);
+    assert_eq!(bus.publish(&doc.to_string()).unwrap(), 3, "three deliveries queued");
+    tokio::time::timeout(Duration::from_secs(30), bus.wait_idle())
+        .await
+        .expect("settles");
+    assert_eq!(stage.calls(), 1, "the stage ran once per object version");
+    let result = FsStore::new(dir.path())
+        .get_bytes("haul-data", "results/scripted/incoming/d/linger-dup.bin.json")
+        .await
+        .expect("one result");
+    assert!(!result.is_empty());
+    let claim = dir
+        .path()
+        .join("haul-data/results/scripted/incoming/d/linger-dup.bin.claim");
+    assert!(!claim.exists(), "the claim is released after the result");
+}

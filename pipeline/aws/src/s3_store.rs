@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 
 use haul_pipeline::store::{BodyReader, ListPage, ObjectMeta, ObjectStore, PutBody, StoreError};
@@ -65,6 +66,25 @@ impl S3Store {
 /// Classifies an SDK error: timeouts, connection failures, throttling, 5xx and access
 /// denied are retryable (none of them is a property of the object); a missing object is
 /// `NotFound`; other 4xx are not retryable.
+/// A conditional write's answer: written (with its ETag), or refused because the condition
+/// failed (412, or 409 ConditionalRequestConflict when another conditional write won).
+fn conditional<E, R>(
+    sent: Result<aws_sdk_s3::operation::put_object::PutObjectOutput, SdkError<E, R>>,
+    op: &'static str,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<String>, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + HttpStatus,
+{
+    match sent {
+        Ok(out) => Ok(Some(unquote(out.e_tag()).unwrap_or_default())),
+        Err(SdkError::ServiceError(e)) if matches!(e.raw().status_code(), 412 | 409) => Ok(None),
+        Err(e) => Err(classify(op, bucket, key, e)),
+    }
+}
+
 fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -200,6 +220,57 @@ impl ObjectStore for S3Store {
             .send()
             .await
             .map_err(|e| classify("PutObject", bucket, key, e))?;
+        Ok(())
+    }
+
+    async fn put_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sent = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        conditional(sent, "PutObject If-None-Match", bucket, key)
+    }
+
+    async fn replace_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        etag: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let sent = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .if_match(format!("\"{}\"", etag.trim_matches('"')))
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        conditional(sent, "PutObject If-Match", bucket, key)
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| classify("DeleteObject", bucket, key, e))?;
         Ok(())
     }
 

@@ -10,14 +10,14 @@ use async_trait::async_trait;
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
+use crate::claim::{Claim, ClaimHandle, Claimer};
 use crate::config::{ConfigError, HaulConfig, StageSettings};
 use crate::error::ErrorKind;
 use crate::event::ObjectEvent;
 use crate::invoke::{Failure, invoke};
 use crate::object::Object;
 use crate::registry::Registry;
-use crate::result::ResultWriter;
-use crate::result::{ResultRecord, SourceInfo};
+use crate::result::{ResultRecord, ResultWriter, SourceInfo, claim_key};
 use crate::router::Router;
 use crate::stage::DynStage;
 use crate::store::{ObjectStore, StoreError};
@@ -112,6 +112,7 @@ pub struct Pipeline {
     stages: BTreeMap<String, StageEntry>,
     store: Arc<dyn ObjectStore>,
     results: ResultWriter,
+    claims: Claimer,
     sinks: Vec<Arc<dyn ResultSink>>,
 }
 
@@ -141,12 +142,14 @@ impl Pipeline {
         let router = Router::new(&config);
         let config = Arc::new(config);
         let results = ResultWriter::new(store.clone(), config.clone());
+        let claims = Claimer::new(store.clone());
         Ok(Self {
             config,
             router,
             stages,
             store,
             results,
+            claims,
             sinks: Vec::new(),
         })
     }
@@ -278,6 +281,60 @@ impl Pipeline {
             return o;
         };
         let result_key = self.results.key(stage_name, &event.key);
+        let claim = match self.claim(stage_name, event).await {
+            Ok(Some(claim)) => claim,
+            Ok(None) => {
+                let mut o = self.outcome(event, Some(stage_name), Status::Duplicate, Duration::ZERO, None);
+                o.message = Some("being processed by another delivery".into());
+                return o;
+            }
+            Err(err) => {
+                return self.failed(event, stage_name, ErrorKind::Retryable, err.to_string(), Duration::ZERO);
+            }
+        };
+        let outcome = self
+            .run_claimed(entry, stage_name, event, size, content_type, opts, result_key)
+            .await;
+        if let Some(claim) = claim {
+            claim.release().await;
+        }
+        outcome
+    }
+
+    /// Claims (stage, object version) for this delivery: `Ok(Some(Some(handle)))` held,
+    /// `Ok(None)` another delivery holds it, `Ok(Some(None))` the store has no conditional
+    /// writes (a custom store): processing goes ahead unclaimed.
+    async fn claim(&self, stage: &str, event: &ObjectEvent) -> Result<Option<Option<ClaimHandle>>, StoreError> {
+        let key = claim_key(&self.config.storage.results_prefix, stage, &event.key);
+        match self
+            .claims
+            .acquire(self.results.bucket(&event.bucket), &key, &event.version())
+            .await
+        {
+            Ok(Claim::Held(handle)) => Ok(Some(Some(handle))),
+            Ok(Claim::Busy { owner }) => {
+                tracing::info!(%owner, "Object skipped, being processed by another delivery.");
+                Ok(None)
+            }
+            Err(StoreError::Unsupported { store, .. }) => {
+                tracing::warn!(%store, "The store has no conditional writes: no claim, duplicates may run twice.");
+                Ok(Some(None))
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_claimed(
+        &self,
+        entry: &StageEntry,
+        stage_name: &str,
+        event: &ObjectEvent,
+        size: u64,
+        content_type: Option<String>,
+        opts: &RunOptions,
+        result_key: String,
+    ) -> RecordOutcome {
         if !opts.force {
             match self.results.existing(event, stage_name).await {
                 Ok(Some(_)) => {

@@ -136,6 +136,20 @@ impl DevStack {
             &options.secret_key,
         ));
         tokio::spawn(responder::run(presigner, client, incoming));
+        let results_bucket = config
+            .storage
+            .results_bucket
+            .as_deref()
+            .unwrap_or(&config.storage.bucket);
+        let stale = clear_claims(
+            &FsStore::new(&options.data),
+            results_bucket,
+            &config.storage.results_prefix,
+        )
+        .await?;
+        if stale > 0 {
+            tracing::info!(stale, "Claims of the previous run removed.");
+        }
         let recovered = bus
             .recover(&config.storage.bucket, &config.storage.incoming_prefix)
             .await?;
@@ -155,6 +169,30 @@ impl DevStack {
     /// The S3 endpoint's request counters.
     pub fn s3_stats(&self) -> &Stats {
         self.s3.stats()
+    }
+}
+
+/// Deletes every claim under the results prefix: the stack owns its data folder, so at
+/// start any claim is left over from a run that ended mid-stage, and its object must run
+/// again now rather than after the lease.
+async fn clear_claims(store: &FsStore, bucket: &str, prefix: &str) -> Result<usize, BoxError> {
+    use haul_pipeline::store::ObjectStore;
+    let mut cleared = 0;
+    let mut next = None;
+    loop {
+        let page = match store.list_page(bucket, prefix, next).await {
+            Ok(page) => page,
+            Err(haul_pipeline::store::StoreError::NotFound { .. }) => return Ok(0),
+            Err(e) => return Err(e.into()),
+        };
+        for object in page.objects.iter().filter(|o| o.key.ends_with(".claim")) {
+            store.delete(bucket, &object.key).await?;
+            cleared += 1;
+        }
+        next = page.next;
+        if next.is_none() {
+            return Ok(cleared);
+        }
     }
 }
 

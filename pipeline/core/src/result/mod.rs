@@ -20,6 +20,12 @@ pub fn result_key(results_prefix: &str, stage: &str, source_key: &str) -> String
     format!("{results_prefix}{stage}/{source_key}.json")
 }
 
+/// The key of the claim a runtime holds while a stage processes a source key (see
+/// [`crate::claim`]).
+pub fn claim_key(results_prefix: &str, stage: &str, source_key: &str) -> String {
+    format!("{results_prefix}{stage}/{source_key}.claim")
+}
+
 /// The key of an artifact of a stage's result.
 pub fn artifact_key(results_prefix: &str, stage: &str, source_key: &str, name: &str) -> String {
     format!("{results_prefix}{stage}/{source_key}.artifacts/{name}")

@@ -47,13 +47,23 @@ pub enum StoreError {
         /// The service's error code and message, or the transport error.
         message: String,
     },
+    /// The store cannot do this operation (a custom store without conditional writes).
+    #[error("{store} cannot do a {op} (s3://{key})")]
+    Unsupported {
+        /// The operation.
+        op: &'static str,
+        /// The store, as described.
+        store: String,
+        /// Bucket and key.
+        key: String,
+    },
 }
 
 impl StoreError {
     /// Whether trying again later may succeed.
     pub fn is_retryable(&self) -> bool {
         match self {
-            StoreError::NotFound { .. } | StoreError::InvalidKey { .. } => false,
+            StoreError::NotFound { .. } | StoreError::InvalidKey { .. } | StoreError::Unsupported { .. } => false,
             StoreError::Io { .. } => true,
             StoreError::S3 { retryable, .. } => *retryable,
         }

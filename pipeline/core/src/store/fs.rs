@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use md5::{Digest, Md5};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -81,6 +82,89 @@ fn check_segment(segment: &str) -> Result<(), &'static str> {
         s if s.contains(['\\', '\0']) => Err("backslash or NUL in key"),
         s if s.starts_with(TEMP_PREFIX) => Err("reserved name"),
         _ => Ok(()),
+    }
+}
+
+impl FsStore {
+    /// The sidecar of an object written in place (ETag from its bytes).
+    async fn write_meta(&self, bucket: &str, key: &str, content_type: &str) -> Result<(), StoreError> {
+        let path = self.path_of(bucket, key)?;
+        let err = Self::io_err("write", bucket, key);
+        let size = tokio::fs::metadata(&path)
+            .await
+            .map_err(Self::io_err("write", bucket, key))?
+            .len();
+        let meta = fs_meta::FsObjectMeta {
+            etag: md5_file(&path).await.map_err(Self::io_err("write", bucket, key))?,
+            content_type: Some(content_type.to_owned()),
+            size,
+            ..Default::default()
+        };
+        fs_meta::write(&self.root, bucket, key, &meta).await.map_err(err)
+    }
+}
+
+/// Runs blocking file-system work on the blocking pool.
+async fn blocking_fs<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(std::io::Error::other)?
+}
+
+/// Create-if-absent and compare-and-swap on files, atomic between processes: a file is
+/// created by hard-linking a complete temporary file to its name (which fails if the name
+/// exists), and replaced by first renaming the old one away (which only one contender can).
+mod conditional {
+    use std::io::Write;
+    use std::path::{Path, PathBuf};
+
+    use md5::{Digest, Md5};
+
+    fn temp_with(path: &Path, body: &[u8]) -> std::io::Result<tempfile::TempPath> {
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)?;
+        let mut temp = tempfile::Builder::new().prefix(super::TEMP_PREFIX).tempfile_in(dir)?;
+        temp.write_all(body)?;
+        temp.as_file().sync_all()?;
+        Ok(temp.into_temp_path())
+    }
+
+    /// `Ok(true)`: `path` now holds `body`; `Ok(false)`: it existed.
+    pub fn create(path: &Path, body: &[u8]) -> std::io::Result<bool> {
+        let temp = temp_with(path, body)?;
+        match std::fs::hard_link(&temp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `Ok(true)`: `path` held bytes with MD5 `etag` and now holds `body`; else `Ok(false)`.
+    pub fn replace(path: &Path, body: &[u8], etag: &str) -> std::io::Result<bool> {
+        let aside = aside_name(path);
+        match std::fs::rename(path, &aside) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(e),
+        }
+        let old = std::fs::read(&aside)?;
+        if hex::encode(Md5::digest(&old)) != etag {
+            // Not the version the caller saw: put it back unless a new one appeared.
+            let _ = std::fs::hard_link(&aside, path);
+            std::fs::remove_file(&aside)?;
+            return Ok(false);
+        }
+        std::fs::remove_file(&aside)?;
+        create(path, body)
+    }
+
+    fn aside_name(path: &Path) -> PathBuf {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        let mut name = std::ffi::OsString::from(format!("{}replaced-{}-{n}-", super::TEMP_PREFIX, std::process::id()));
+        name.push(path.file_name().unwrap_or_default());
+        path.with_file_name(name)
     }
 }
 
@@ -167,6 +251,61 @@ impl ObjectStore for FsStore {
             ..Default::default()
         };
         fs_meta::write(&self.root, bucket, key, &meta).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn put_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let path = self.path_of(bucket, key)?;
+        let err = Self::io_err("conditional write", bucket, key);
+        let etag = hex::encode(Md5::digest(&body));
+        match blocking_fs(move || conditional::create(&path, &body))
+            .await
+            .map_err(err)?
+        {
+            true => {
+                self.write_meta(bucket, key, content_type).await?;
+                Ok(Some(etag))
+            }
+            false => Ok(None),
+        }
+    }
+
+    async fn replace_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        etag: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let path = self.path_of(bucket, key)?;
+        let err = Self::io_err("conditional write", bucket, key);
+        let (old, new) = (etag.trim_matches('"').to_owned(), hex::encode(Md5::digest(&body)));
+        match blocking_fs(move || conditional::replace(&path, &body, &old))
+            .await
+            .map_err(err)?
+        {
+            true => {
+                self.write_meta(bucket, key, "application/json").await?;
+                Ok(Some(new))
+            }
+            false => Ok(None),
+        }
+    }
+
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        let path = self.path_of(bucket, key)?;
+        match tokio::fs::remove_file(&path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Self::io_err("delete", bucket, key)(e)),
+        }
+        let _ = tokio::fs::remove_file(fs_meta::meta_path(&self.root, bucket, key)).await;
         Ok(())
     }
 

@@ -117,6 +117,51 @@ pub trait ObjectStore: Send + Sync {
     /// One page of the objects whose keys start with `prefix`, in key order.
     async fn list_page(&self, bucket: &str, prefix: &str, next: Option<String>) -> Result<ListPage, StoreError>;
 
+    /// Creates a small object only if no object has the key (S3's `If-None-Match: *`):
+    /// `Ok(Some(etag))` when created, `Ok(None)` when one exists. Atomic: of concurrent
+    /// callers, one creates. The default refuses ([`StoreError::Unsupported`]).
+    async fn put_if_absent(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        _content_type: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = body;
+        Err(StoreError::Unsupported {
+            op: "conditional write",
+            store: self.describe(),
+            key: format!("{bucket}/{key}"),
+        })
+    }
+
+    /// Replaces a small object only if its ETag is still `etag` (S3's `If-Match`):
+    /// `Ok(Some(new etag))` when replaced, `Ok(None)` when it changed or is gone. Atomic like
+    /// [`ObjectStore::put_if_absent`]. The default refuses.
+    async fn replace_if_match(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        etag: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let _ = (body, etag);
+        Err(StoreError::Unsupported {
+            op: "conditional write",
+            store: self.describe(),
+            key: format!("{bucket}/{key}"),
+        })
+    }
+
+    /// Deletes an object; deleting a missing one succeeds. The default refuses.
+    async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {
+        Err(StoreError::Unsupported {
+            op: "delete",
+            store: self.describe(),
+            key: format!("{bucket}/{key}"),
+        })
+    }
+
     /// The object's path on this machine, when the store is a local folder.
     fn local_path(&self, _bucket: &str, _key: &str) -> Option<PathBuf> {
         None

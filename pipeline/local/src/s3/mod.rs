@@ -51,6 +51,8 @@ pub struct FolderS3 {
     notifier: Option<Notifier>,
     stats: Arc<Stats>,
     last_sequencer: AtomicU64,
+    /// Serializes conditional writes (If-None-Match / If-Match).
+    conditional_writes: tokio::sync::Mutex<()>,
 }
 
 impl FolderS3 {
@@ -63,6 +65,7 @@ impl FolderS3 {
             notifier,
             stats: Arc::default(),
             last_sequencer: AtomicU64::new(0),
+            conditional_writes: tokio::sync::Mutex::new(()),
         }
     }
 

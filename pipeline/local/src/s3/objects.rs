@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 
 use s3s::dto::*;
-use s3s::{S3Response, S3Result, TrailingHeaders, s3_error};
+use s3s::{S3ErrorCode, S3Response, S3Result, TrailingHeaders, s3_error};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::FolderS3;
@@ -87,6 +87,23 @@ pub async fn put_object(
     let received = receive(body, &temp, &declared, input.content_length).await?;
     declared.add_trailers(trailers.and_then(|t| t.take()).as_ref());
     verify(&received, &declared)?;
+    let conditional = input.if_match.is_some() || input.if_none_match.is_some();
+    // Conditional writes (S3's If-None-Match / If-Match on PutObject) are decided and
+    // committed under one lock, so two of them cannot both succeed.
+    let _guard = match conditional {
+        true => Some(s3.conditional_writes.lock().await),
+        false => None,
+    };
+    if conditional {
+        check_conditions(
+            s3,
+            &input.bucket,
+            &input.key,
+            input.if_match.as_ref(),
+            input.if_none_match.as_ref(),
+        )
+        .await?;
+    }
     commit(temp, &dest).await?;
     let etag = hex::encode(received.md5);
     let meta = FsObjectMeta {
@@ -110,6 +127,36 @@ pub async fn put_object(
         checksum_sha1: received.checksum.checksum_sha1,
         ..Default::default()
     }))
+}
+
+/// S3's conditional PutObject: `If-None-Match: *` fails (412) when the key exists,
+/// `If-Match: "etag"` fails when it does not exist or has another ETag.
+async fn check_conditions(
+    s3: &FolderS3,
+    bucket: &str,
+    key: &str,
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+) -> S3Result<()> {
+    let current = match stat(s3, bucket, key).await {
+        Ok((meta, _)) => Some(meta.etag),
+        Err(e) if *e.code() == S3ErrorCode::NoSuchKey => None,
+        Err(e) => return Err(e),
+    };
+    let failed = || {
+        Err(s3_error!(
+            PreconditionFailed,
+            "At least one of the pre-conditions you specified did not hold"
+        ))
+    };
+    if if_none_match.is_some() && current.is_some() {
+        return failed();
+    }
+    match (if_match, &current) {
+        (Some(_), None) => failed(),
+        (Some(ETagCondition::ETag(want)), Some(have)) if want.value().trim_matches('"') != have => failed(),
+        _ => Ok(()),
+    }
 }
 
 /// An object's metadata, or NoSuchKey / NoSuchBucket.
