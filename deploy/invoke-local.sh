@@ -41,7 +41,8 @@ wait_port() {
 s3_port="$(free_port)"
 invoke_port="$(free_port)"
 data="$work/data"
-"$HAUL" dev --data "$data" --s3-addr "127.0.0.1:$s3_port" --mqtt-addr 127.0.0.1:0 >"$work/dev.log" 2>&1 &
+secret="invoke-local-$RANDOM$RANDOM"
+"$HAUL" dev --data "$data" --secret-key "$secret" --s3-addr "127.0.0.1:$s3_port" --mqtt-addr 127.0.0.1:0 >"$work/dev.log" 2>&1 &
 pids+=($!)
 wait_port "$s3_port" 60 || { cat "$work/dev.log" >&2; exit 1; }
 
@@ -54,7 +55,7 @@ printf 'hello lambda' >"$dir/hello lambda.bin"
 echo "cargo lambda watch: haul, handler checksum, S3 at 127.0.0.1:$s3_port"
 cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --env-var "_HANDLER=checksum,AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port,AWS_REGION=us-east-1" \
-  --env-var "AWS_ACCESS_KEY_ID=haul-dev,AWS_SECRET_ACCESS_KEY=haul-dev-secret,HAUL_CONFIG=$PWD/stages/haul/haul.toml" \
+  --env-var "AWS_ACCESS_KEY_ID=haul-dev,AWS_SECRET_ACCESS_KEY=$secret,HAUL_CONFIG=$PWD/stages/haul/haul.toml" \
   -- -p haul --bin haul >"$work/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$invoke_port" 600 || { cat "$work/watch.log" >&2; exit 1; }

@@ -148,3 +148,44 @@ fn unreadable_path_is_a_retryable_error() {
     let err = failure(std::path::Path::new("/nonexistent/dir/x.wav"));
     assert!(!err.is_permanent(), "{err}");
 }
+
+/// A RIFF/WAVE header with these fields and `data_len` declared, followed by `payload`.
+fn wav_header(rate: u32, channels: u16, data_len: u32, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(b"RIFF");
+    out.extend_from_slice(&(36 + data_len).to_le_bytes());
+    out.extend_from_slice(b"WAVEfmt ");
+    out.extend_from_slice(&16u32.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes());
+    out.extend_from_slice(&channels.to_le_bytes());
+    out.extend_from_slice(&rate.to_le_bytes());
+    out.extend_from_slice(&rate.wrapping_mul(2 * u32::from(channels)).to_le_bytes());
+    out.extend_from_slice(&(2 * channels).to_le_bytes());
+    out.extend_from_slice(&16u16.to_le_bytes());
+    out.extend_from_slice(b"data");
+    out.extend_from_slice(&data_len.to_le_bytes());
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Issue 11, item 3: a 1 KB WAV declaring a 4,294,967,295 Hz sample rate grew past 1 GB and
+/// never finished; absurd headers are now refused at once as permanent errors.
+#[test]
+fn decoder_bombs_are_refused_from_their_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let payload = vec![0u8; 1000];
+    for (name, bytes, words) in [
+        ("rate.wav", wav_header(u32::MAX, 1, 1000, &payload), "4294967295"),
+        (
+            "hours.wav",
+            wav_header(1000, 1, u32::MAX - 64, &payload),
+            "above the limit",
+        ),
+    ] {
+        let path = file(&dir, name);
+        std::fs::write(&path, bytes).unwrap();
+        let err = failure(&path);
+        assert!(err.is_permanent(), "{name}: {err}");
+        assert!(err.to_string().contains(words), "{name}: {err}");
+    }
+}

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use haul_local::attempts::Attempts;
 use haul_local::bus::{BusOptions, LocalBus};
 use haul_local::dlq::Dlq;
 use haul_pipeline::config::HaulConfig;
@@ -27,7 +28,7 @@ fn bus(dir: &std::path::Path, stage: &Scripted) -> LocalBus {
             max: Duration::from_millis(50),
         },
     };
-    LocalBus::start(pipeline, Dlq::new(dir), options, None)
+    LocalBus::start(pipeline, Dlq::new(dir), Attempts::new(dir), options, None)
 }
 
 async fn upload(dir: &std::path::Path, key: &str) -> String {
@@ -120,4 +121,49 @@ async fn three_simultaneous_deliveries_of_one_object_version_run_the_stage_once(
         .path()
         .join("haul-data/results/scripted/incoming/d/linger-dup.bin.claim");
     assert!(!claim.exists(), "the claim is released after the result");
+}
+
+/// Issue 11, item 3: an object whose processing stops the process (here: the runtime is
+/// dropped while the stage runs, as `kill -9` would) used to start again at attempt 1
+/// after every restart and loop forever. The count survives restarts: after
+/// `max_receive_count` (3) deliveries that never finished, it goes to the dead letters.
+#[test]
+fn an_object_that_stops_the_process_every_time_ends_in_the_dlq_after_max_receive_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = Scripted::default();
+    let key = "incoming/d/slow-poison.bin";
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    };
+    for crash in 0..3 {
+        let rt = runtime();
+        rt.block_on(async {
+            let bus = bus(dir.path(), &stage);
+            match crash {
+                0 => assert_eq!(bus.publish(&upload(dir.path(), key).await).unwrap(), 1),
+                _ => assert_eq!(bus.recover("haul-data", "incoming/").await.unwrap(), 1),
+            }
+            haul_tests::wait_for("the stage to start", Duration::from_secs(10), || async {
+                (stage.calls() == crash + 1).then_some(())
+            })
+            .await;
+        });
+        drop(rt); // the process dies in the middle of the stage
+    }
+    runtime().block_on(async {
+        let bus = bus(dir.path(), &stage);
+        bus.recover("haul-data", "incoming/").await.unwrap();
+        tokio::time::timeout(Duration::from_secs(10), bus.wait_idle())
+            .await
+            .expect("settles");
+    });
+    assert_eq!(stage.calls(), 3, "no fourth delivery ran the stage");
+    assert!(
+        Dlq::new(dir.path()).contains("scripted", "haul-data", key),
+        "dead-lettered"
+    );
 }

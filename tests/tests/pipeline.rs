@@ -249,3 +249,27 @@ async fn backfill_processes_listed_objects_once() {
     );
     assert_eq!(w.stage.calls(), 3);
 }
+
+/// Issue 11, item 5: a replayed event naming a key the folder store refuses (`..`, NUL)
+/// was refused but labelled retryable, so it would be delivered again and again.
+#[tokio::test]
+async fn a_key_the_store_refuses_is_a_permanent_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = HaulConfig::from_toml("[[routes]]\nstage = \"checksum\"\n", "t").unwrap();
+    let pipeline = Pipeline::new(
+        config,
+        &Registry::new().register(haul_stages::checksum::Checksum),
+        Arc::new(FsStore::new(dir.path())),
+    )
+    .unwrap();
+    for key in ["incoming/../../etc/passwd", "incoming/a\0b.bin"] {
+        let event = ObjectEvent::synthesized("haul-data", key, Some(1), None);
+        let outcome = pipeline.process(&event, &RunOptions::default()).await;
+        assert_eq!(
+            outcome[0].status,
+            Status::Failed(ErrorKind::Permanent),
+            "{key:?}: {outcome:?}"
+        );
+        assert!(!outcome[0].status.needs_retry());
+    }
+}

@@ -138,6 +138,23 @@ async fn a_different_body_of_the_same_length_is_rejected_by_the_checksum() {
 }
 
 #[tokio::test]
+async fn an_unsigned_metadata_header_on_a_presigned_put_is_refused_as_s3_does() {
+    let mut cloud = Cloud::start(CONFIG).await;
+    let body = b"the real recording".to_vec();
+    let plan = accepted(&cloud, "dev-a", request("r3m", "x.bin", &body)).await;
+    let mut headers = plan.headers.clone();
+    headers.push(("x-amz-meta-haul-sha256".into(), "00".repeat(32)));
+    let (status, text) = put(&plan.url, &headers, body).await;
+    assert_eq!(status, 403, "{text}");
+    assert!(
+        text.contains("AccessDenied") && text.contains("x-amz-meta-haul-sha256"),
+        "{text}"
+    );
+    assert!(!cloud.object_path(&plan.key).exists());
+    assert!(cloud.notifications.try_recv().is_err());
+}
+
+#[tokio::test]
 async fn a_longer_body_is_rejected() {
     let cloud = Cloud::start(CONFIG).await;
     let body = b"twelve bytes".to_vec();

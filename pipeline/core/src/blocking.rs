@@ -3,7 +3,8 @@
 use crate::error::StageError;
 
 /// Runs `work` on tokio's blocking pool. A panic inside it is resumed in the calling task,
-/// so the framework reports it as a panic of this record (not as an error of the pool).
+/// so the framework reports it as a panic of this record (not as an error of the pool). The
+/// invocation's cancellation token goes with it ([`crate::cancel::cancelled`] answers there).
 ///
 /// ```
 /// # async fn demo() -> Result<(), haul_pipeline::StageError> {
@@ -16,7 +17,8 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    match tokio::task::spawn_blocking(work).await {
+    let token = crate::cancel::current();
+    match tokio::task::spawn_blocking(move || crate::cancel::on_thread(token, work)).await {
         Ok(value) => Ok(value),
         Err(err) if err.is_panic() => std::panic::resume_unwind(err.into_panic()),
         Err(err) => Err(StageError::retryable(format!("blocking task cancelled: {err}"))),

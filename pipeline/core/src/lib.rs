@@ -73,6 +73,7 @@
 #![warn(missing_docs)]
 
 mod blocking;
+pub mod cancel;
 pub mod claim;
 pub mod config;
 pub mod content_type;

@@ -143,6 +143,14 @@ impl Object {
         }
     }
 
+    /// The object's own file on this machine, when it has one (a local file, a folder store).
+    pub fn local_path(&self) -> Option<PathBuf> {
+        match &self.source {
+            Source::File(path) => Some(path.clone()),
+            Source::Store(store) => store.local_path(&self.bucket, &self.key),
+        }
+    }
+
     /// The body as a local file that can be opened and seeked. For a folder store or a
     /// local file this is the file itself (read-only by contract); otherwise the body is
     /// streamed to a temporary file in `scratch`, which the caller keeps alive.

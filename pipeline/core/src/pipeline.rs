@@ -288,9 +288,7 @@ impl Pipeline {
                 o.message = Some("being processed by another delivery".into());
                 return o;
             }
-            Err(err) => {
-                return self.failed(event, stage_name, ErrorKind::Retryable, err.to_string(), Duration::ZERO);
-            }
+            Err(err) => return self.store_failed(event, stage_name, &err, Duration::ZERO),
         };
         let outcome = self
             .run_claimed(entry, stage_name, event, size, content_type, opts, result_key)
@@ -348,9 +346,7 @@ impl Pipeline {
                     );
                 }
                 Ok(None) => {}
-                Err(err) => {
-                    return self.failed(event, stage_name, ErrorKind::Retryable, err.to_string(), Duration::ZERO);
-                }
+                Err(err) => return self.store_failed(event, stage_name, &err, Duration::ZERO),
             }
         }
         let Ok(_permit) = entry.permits.acquire().await else {
@@ -399,14 +395,22 @@ impl Pipeline {
                 o.message = record.error.map(|e| e.message);
                 o
             }
-            Err(err) => self.failed(
-                event,
-                stage_name,
-                ErrorKind::Retryable,
-                format!("writing the result: {err}"),
-                elapsed,
-            ),
+            Err(err) => {
+                let mut o = self.store_failed(event, stage_name, &err, elapsed);
+                o.message = Some(format!("writing the result: {err}"));
+                o
+            }
         }
+    }
+
+    /// A store failure around the stage: retryable unless the store says trying again
+    /// cannot help (a key the store refuses, such as one with `..` or NUL).
+    fn store_failed(&self, event: &ObjectEvent, stage: &str, err: &StoreError, d: Duration) -> RecordOutcome {
+        let kind = match err.is_retryable() {
+            true => ErrorKind::Retryable,
+            false => ErrorKind::Permanent,
+        };
+        self.failed(event, stage, kind, err.to_string(), d)
     }
 
     fn failed(&self, event: &ObjectEvent, stage: &str, kind: ErrorKind, message: String, d: Duration) -> RecordOutcome {

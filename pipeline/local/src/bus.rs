@@ -22,6 +22,7 @@ use haul_pipeline::result::result_key;
 use haul_pipeline::store::StoreError;
 use haul_pipeline::{Pipeline, RecordOutcome};
 
+use crate::attempts::Attempts;
 use crate::dlq::Dlq;
 
 /// Queue settings.
@@ -55,6 +56,7 @@ pub type OutcomeListener = mpsc::UnboundedSender<RecordOutcome>;
 struct Shared {
     pipeline: Arc<Pipeline>,
     dlq: Dlq,
+    attempts: Attempts,
     options: BusOptions,
     in_flight: AtomicUsize,
     idle: Notify,
@@ -68,11 +70,19 @@ pub struct LocalBus {
 }
 
 impl LocalBus {
-    /// Starts one queue worker per built stage.
-    pub fn start(pipeline: Arc<Pipeline>, dlq: Dlq, options: BusOptions, listener: Option<OutcomeListener>) -> Self {
+    /// Starts one queue worker per built stage; `attempts` keeps delivery counts across
+    /// restarts.
+    pub fn start(
+        pipeline: Arc<Pipeline>,
+        dlq: Dlq,
+        attempts: Attempts,
+        options: BusOptions,
+        listener: Option<OutcomeListener>,
+    ) -> Self {
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
             dlq,
+            attempts,
             options,
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
@@ -93,6 +103,10 @@ impl LocalBus {
         let parsed = parse_str(notification)?;
         let mut queued = 0;
         for event in parsed.events {
+            // A new upload starts its count afresh.
+            for route in self.shared.pipeline.router().candidates(&event.key, event.size) {
+                self.shared.attempts.clear(&route.stage, &event.bucket, &event.key);
+            }
             queued += self.enqueue(&event, |_| true);
         }
         Ok(queued)
@@ -126,10 +140,23 @@ impl LocalBus {
 
     /// Queues every object under `prefix` in `bucket` that has no result and no dead
     /// letter for a stage it routes to. Returns the number of deliveries queued.
+    ///
+    /// First it deletes every claim (see `haul_pipeline::claim`) left in the results: the
+    /// local stack owns its data folder, so at start a claim can only be left over from a
+    /// run that stopped mid-stage, and its object must run again now, not after the lease.
     pub async fn recover(&self, bucket: &str, prefix: &str) -> Result<usize, StoreError> {
         let pipeline = &self.shared.pipeline;
         let config = pipeline.config();
         let results_bucket = config.storage.results_bucket.as_deref().unwrap_or(bucket);
+        let stale = clear_claims(
+            pipeline.store().as_ref(),
+            results_bucket,
+            &config.storage.results_prefix,
+        )
+        .await?;
+        if stale > 0 {
+            tracing::info!(stale, "Claims of the previous run removed.");
+        }
         let mut queued = 0;
         let mut next = None;
         loop {
@@ -170,6 +197,31 @@ impl LocalBus {
     }
 }
 
+/// Deletes every `*.claim` object under `prefix`; returns how many.
+async fn clear_claims(
+    store: &dyn haul_pipeline::store::ObjectStore,
+    bucket: &str,
+    prefix: &str,
+) -> Result<usize, StoreError> {
+    let mut cleared = 0;
+    let mut next = None;
+    loop {
+        let page = match store.list_page(bucket, prefix, next).await {
+            Ok(page) => page,
+            Err(StoreError::NotFound { .. }) => return Ok(cleared),
+            Err(e) => return Err(e),
+        };
+        for object in page.objects.iter().filter(|o| o.key.ends_with(".claim")) {
+            store.delete(bucket, &object.key).await?;
+            cleared += 1;
+        }
+        next = page.next;
+        if next.is_none() {
+            return Ok(cleared);
+        }
+    }
+}
+
 impl Shared {
     fn finish(&self) {
         if self.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -192,6 +244,33 @@ async fn run_queue(
 }
 
 async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::UnboundedSender<Delivery>, delivery: Delivery) {
+    let max = shared
+        .pipeline
+        .stage(&stage)
+        .map_or(1, |s| s.settings.max_receive_count);
+    let (bucket, key) = (delivery.event.bucket.clone(), delivery.event.key.clone());
+    let attempt = match shared.attempts.start(&stage, &bucket, &key) {
+        Ok(n) => n.max(delivery.attempt),
+        Err(e) => {
+            tracing::warn!(stage, %key, error = %e, "Delivery count not recorded.");
+            delivery.attempt
+        }
+    };
+    let delivery = Delivery { attempt, ..delivery };
+    if attempt > max {
+        let error = format!(
+            "{} deliveries started without finishing (the process stopped during each)",
+            attempt - 1
+        );
+        let delivery = Delivery {
+            attempt: attempt - 1,
+            ..delivery
+        };
+        dead_letter(&shared, &stage, &delivery, &error).await;
+        shared.attempts.clear(&stage, &bucket, &key);
+        shared.finish();
+        return;
+    }
     let delivered = deliver(&shared.pipeline, &delivery.body, delivery.attempt, Some(&stage)).await;
     let reason = delivered.retry_reason();
     for outcome in delivered.outcomes {
@@ -200,16 +279,14 @@ async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::Unbounde
         }
     }
     if delivered.disposition.is_done() {
+        shared.attempts.clear(&stage, &bucket, &key);
         shared.finish();
         return;
     }
-    let max = shared
-        .pipeline
-        .stage(&stage)
-        .map_or(1, |s| s.settings.max_receive_count);
     let error = reason.unwrap_or_else(|| "retry".to_owned());
     if delivery.attempt >= max {
         dead_letter(&shared, &stage, &delivery, &error).await;
+        shared.attempts.clear(&stage, &bucket, &key);
         shared.finish();
         return;
     }

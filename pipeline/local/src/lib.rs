@@ -15,13 +15,16 @@
 //! - [`broker`]: the embedded MQTT broker; [`mqtt`]: the cloud's MQTT connection.
 //! - [`responder`]: device requests answered by the presign function.
 //! - [`bus`] and [`dlq`]: the local topic, queues and dead-letter folder.
+//! - [`data_folder`]: the data folder's lock, S3 secret and crash sweep.
 //! - [`stack`]: all of it started together ([`DevStack`]); [`demo`]: `demo`.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod attempts;
 pub mod broker;
 pub mod bus;
+pub mod data_folder;
 pub mod demo;
 pub mod dlq;
 pub mod mqtt;
@@ -29,4 +32,4 @@ pub mod responder;
 pub mod s3;
 pub mod stack;
 
-pub use stack::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DEV_SECRET_KEY, DevOptions, DevStack};
+pub use stack::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DevOptions, DevStack};

@@ -11,17 +11,18 @@ use haul_pipeline::store::FsStore;
 use haul_pipeline::{BoxError, Pipeline, Registry};
 use haul_presign::Presigner;
 
+use crate::attempts::Attempts;
 use crate::broker::{BrokerTls, EmbeddedBroker};
 use crate::bus::{BusOptions, LocalBus, OutcomeListener};
+use crate::data_folder;
 use crate::dlq::Dlq;
 use crate::mqtt::{self, MqttPublisher, MqttResultSink};
 use crate::responder;
 use crate::s3::{S3Server, ServerOptions, Stats};
 
-/// Dev credentials of the embedded S3 endpoint (printed by `haul dev`).
+/// The access key of the embedded S3 endpoint (printed by `haul dev`); the secret is the
+/// data folder's own (see [`DevOptions::secret_key`]).
 pub const DEV_ACCESS_KEY: &str = "haul-dev";
-/// The dev secret.
-pub const DEV_SECRET_KEY: &str = "haul-dev-secret";
 /// The MQTT client id of the cloud side.
 pub const CLOUD_CLIENT_ID: &str = "haul-cloud";
 
@@ -41,8 +42,8 @@ pub struct DevOptions {
     pub tls_dir: Option<PathBuf>,
     /// S3 access key.
     pub access_key: String,
-    /// S3 secret key.
-    pub secret_key: String,
+    /// S3 secret key; `None`: the data folder's own, random, kept in `.haul/dev-secret`.
+    pub secret_key: Option<String>,
     /// Retry timing of the local queues.
     pub bus: BusOptions,
 }
@@ -58,7 +59,7 @@ impl DevOptions {
             mqtt_url: None,
             tls_dir: None,
             access_key: DEV_ACCESS_KEY.to_owned(),
-            secret_key: DEV_SECRET_KEY.to_owned(),
+            secret_key: None,
             bus: BusOptions::default(),
         }
     }
@@ -79,6 +80,9 @@ pub struct DevStack {
     pub bus: Arc<LocalBus>,
     /// The options it was started with.
     pub options: DevOptions,
+    /// The S3 secret devices and tools sign with.
+    pub secret_key: String,
+    _lock: data_folder::DataFolderLock,
 }
 
 impl DevStack {
@@ -91,6 +95,15 @@ impl DevStack {
     ) -> Result<Self, BoxError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         tokio::fs::create_dir_all(&options.data).await?;
+        let lock = data_folder::lock(&options.data)?;
+        let swept = data_folder::sweep(&options.data, &lock)?;
+        if swept > 0 {
+            tracing::info!(swept, "Half-written files from an earlier crash removed.");
+        }
+        let secret_key = match &options.secret_key {
+            Some(secret) => secret.clone(),
+            None => data_folder::secret(&options.data)?,
+        };
         let config = Arc::new(config);
         let (notify_tx, mut notify_rx) = tokio::sync::mpsc::unbounded_channel();
         let s3 = S3Server::start(
@@ -98,7 +111,7 @@ impl DevStack {
                 root: options.data.clone(),
                 bind: options.s3_bind,
                 access_key: options.access_key.clone(),
-                secret_key: options.secret_key.clone(),
+                secret_key: secret_key.clone(),
                 region: config.storage.region.clone(),
                 buckets: vec![config.storage.bucket.clone()],
             },
@@ -118,6 +131,7 @@ impl DevStack {
         let bus = Arc::new(LocalBus::start(
             pipeline,
             Dlq::new(&options.data),
+            Attempts::new(&options.data),
             options.bus.clone(),
             listener,
         ));
@@ -133,23 +147,9 @@ impl DevStack {
             config.clone(),
             &s3.url,
             &options.access_key,
-            &options.secret_key,
+            &secret_key,
         ));
         tokio::spawn(responder::run(presigner, client, incoming));
-        let results_bucket = config
-            .storage
-            .results_bucket
-            .as_deref()
-            .unwrap_or(&config.storage.bucket);
-        let stale = clear_claims(
-            &FsStore::new(&options.data),
-            results_bucket,
-            &config.storage.results_prefix,
-        )
-        .await?;
-        if stale > 0 {
-            tracing::info!(stale, "Claims of the previous run removed.");
-        }
         let recovered = bus
             .recover(&config.storage.bucket, &config.storage.incoming_prefix)
             .await?;
@@ -163,36 +163,14 @@ impl DevStack {
             mqtt_url,
             bus,
             options,
+            secret_key,
+            _lock: lock,
         })
     }
 
     /// The S3 endpoint's request counters.
     pub fn s3_stats(&self) -> &Stats {
         self.s3.stats()
-    }
-}
-
-/// Deletes every claim under the results prefix: the stack owns its data folder, so at
-/// start any claim is left over from a run that ended mid-stage, and its object must run
-/// again now rather than after the lease.
-async fn clear_claims(store: &FsStore, bucket: &str, prefix: &str) -> Result<usize, BoxError> {
-    use haul_pipeline::store::ObjectStore;
-    let mut cleared = 0;
-    let mut next = None;
-    loop {
-        let page = match store.list_page(bucket, prefix, next).await {
-            Ok(page) => page,
-            Err(haul_pipeline::store::StoreError::NotFound { .. }) => return Ok(0),
-            Err(e) => return Err(e.into()),
-        };
-        for object in page.objects.iter().filter(|o| o.key.ends_with(".claim")) {
-            store.delete(bucket, &object.key).await?;
-            cleared += 1;
-        }
-        next = page.next;
-        if next.is_none() {
-            return Ok(cleared);
-        }
     }
 }
 

@@ -56,7 +56,25 @@ pub fn decode_file(path: &Path, rate: u32) -> Result<Decoded, HeartSoundError> {
     if len == 0 {
         return Err(HeartSoundError::Empty { path: path.into() });
     }
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    decode_source(path, Box::new(file), rate)
+}
+
+/// Decode a recording held in memory (`name` for messages and the format hint), as
+/// [`decode_file`] does: the entry point of the audio fuzz target.
+pub fn decode_bytes(name: &str, bytes: Vec<u8>, rate: u32) -> Result<Decoded, HeartSoundError> {
+    let path = Path::new(name);
+    if bytes.is_empty() {
+        return Err(HeartSoundError::Empty { path: path.into() });
+    }
+    decode_source(path, Box::new(std::io::Cursor::new(bytes)), rate)
+}
+
+fn decode_source(
+    path: &Path,
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    rate: u32,
+) -> Result<Decoded, HeartSoundError> {
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
@@ -86,12 +104,24 @@ fn decode_stream(path: &Path, mut format: Box<dyn FormatReader + '_>, rate: u32)
         .sample_rate
         .filter(|r| *r > 0)
         .ok_or_else(|| unsupported("sample rate unknown"))?;
+    check_header(
+        path,
+        src_rate,
+        params.channels.as_ref().map_or(1, |c| c.count()),
+        track.num_frames,
+    )?;
     let mut decoder = symphonia::default::get_codecs()
         .make_audio_decoder(&params, &AudioDecoderOptions::default())
         .map_err(|e| open_error(path, e))?;
     let mut mix = Mixer::new(src_rate, rate);
     let mut channels = params.channels.as_ref().map_or(0, |c| c.count());
     loop {
+        if haul_pipeline::cancel::cancelled() {
+            return Err(HeartSoundError::Cancelled { path: path.into() });
+        }
+        if mix.seconds() > MAX_DURATION_S {
+            return Err(too_long(path, mix.seconds()));
+        }
         let packet = match format.next_packet() {
             Ok(Some(p)) => p,
             Ok(None) => break,
@@ -122,6 +152,41 @@ fn decode_stream(path: &Path, mut format: Box<dyn FormatReader + '_>, rate: u32)
         rate,
         info,
     })
+}
+
+/// Lowest and highest sample rates accepted (Hz): phonocardiograms are recorded at 2-48 kHz;
+/// anything outside this is a damaged or hostile header, refused before any allocation.
+pub const SAMPLE_RATE_HZ: (u32, u32) = (1_000, 384_000);
+/// Most channels accepted.
+pub const MAX_CHANNELS: usize = 32;
+/// Longest recording accepted (6 hours): bounds the memory a file can make the stage use.
+pub const MAX_DURATION_S: f64 = 6.0 * 3600.0;
+
+/// Refuses absurd headers (decoder bombs: a 4 GHz sample rate, thousands of channels,
+/// days of audio) in microseconds, as permanent errors naming the value.
+fn check_header(path: &Path, rate: u32, channels: usize, frames: Option<u64>) -> Result<(), HeartSoundError> {
+    let unsupported = |detail: String| HeartSoundError::Unsupported {
+        path: path.into(),
+        detail,
+    };
+    let (lo, hi) = SAMPLE_RATE_HZ;
+    if !(lo..=hi).contains(&rate) {
+        return Err(unsupported(format!("sample rate {rate} Hz is outside {lo}-{hi} Hz")));
+    }
+    if channels > MAX_CHANNELS {
+        return Err(unsupported(format!("{channels} channels, above {MAX_CHANNELS}")));
+    }
+    match frames {
+        Some(n) if n as f64 / f64::from(rate) > MAX_DURATION_S => Err(too_long(path, n as f64 / f64::from(rate))),
+        _ => Ok(()),
+    }
+}
+
+fn too_long(path: &Path, seconds: f64) -> HeartSoundError {
+    HeartSoundError::Unsupported {
+        path: path.into(),
+        detail: format!("{seconds:.0} s of audio, above the limit of {MAX_DURATION_S:.0} s"),
+    }
 }
 
 /// Fewer frames than the header announced means the file was cut short.

@@ -63,6 +63,12 @@ pub enum HeartSoundError {
         /// What the drawing backend said.
         detail: String,
     },
+    /// The attempt ran out of time and was cancelled (see `haul_pipeline::cancel`).
+    #[error("{path}: stopped, the attempt ran out of time")]
+    Cancelled {
+        /// File being analysed.
+        path: PathBuf,
+    },
     /// An evaluation dataset is missing files or has malformed annotations.
     #[error("dataset {path}: {detail}")]
     Dataset {
@@ -76,7 +82,7 @@ pub enum HeartSoundError {
 impl haul_pipeline::ErrorClass for HeartSoundError {
     /// True when retrying cannot help: the input itself is bad. Only I/O errors are retryable.
     fn is_permanent(&self) -> bool {
-        !matches!(self, HeartSoundError::Io { .. })
+        !matches!(self, HeartSoundError::Io { .. } | HeartSoundError::Cancelled { .. })
     }
 }
 

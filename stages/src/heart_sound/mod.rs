@@ -64,7 +64,7 @@ mod training;
 pub use analysis::{Analysis, BlockSummary, Trace, analyze_file, analyze_signal};
 pub use beats::{Beat, Sound, Variability};
 pub use cues::Cues;
-pub use decode::{Decoded, SourceInfo, decode_file};
+pub use decode::{Decoded, SourceInfo, decode_bytes, decode_file};
 pub use error::HeartSoundError;
 pub use eval::{
     Counts, EvalReport, EvalRow, HrOutcome, MurmurGroup, MurmurScores, RecordingMeta, Subgroup, evaluate, print_table,

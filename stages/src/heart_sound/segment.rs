@@ -40,11 +40,13 @@ pub fn block_bounds(n: usize, rate: f64, block_s: f64) -> Vec<(usize, usize)> {
     (0..count).map(|i| (i * n / count, (i + 1) * n / count)).collect()
 }
 
-/// Segment `signal` (band-passed, at `rate` Hz) block by block.
+/// Segment `signal` (band-passed, at `rate` Hz) block by block. A cancelled attempt (its
+/// timeout passed) stops after the block in progress.
 pub fn segment(signal: &[f32], rate: f64, block_s: f64, bpm: (f64, f64)) -> Vec<Block> {
     let margin = (MARGIN_S * rate) as usize;
     block_bounds(signal.len(), rate, block_s)
         .into_iter()
+        .take_while(|_| !haul_pipeline::cancel::cancelled())
         .map(|(a, b)| {
             let from = a.saturating_sub(margin);
             let to = (b + margin).min(signal.len());

@@ -97,6 +97,9 @@ pub enum MdfError {
         /// The feature.
         what: String,
     },
+    /// The attempt ran out of time and was cancelled (see `haul_pipeline::cancel`).
+    #[error("stopped: the attempt ran out of time")]
+    Cancelled,
     /// A DZ block's compressed data does not inflate to its declared size.
     #[error("DZ block at offset {offset} does not decompress: {reason}")]
     Inflate {
@@ -111,7 +114,7 @@ impl haul_pipeline::ErrorClass for MdfError {
     /// True when retrying cannot help: the input is corrupt or unsupported. I/O failures
     /// (reading the file, writing a CSV) are not permanent.
     fn is_permanent(&self) -> bool {
-        !matches!(self, MdfError::Io(_) | MdfError::CsvWrite { .. })
+        !matches!(self, MdfError::Io(_) | MdfError::CsvWrite { .. } | MdfError::Cancelled)
     }
 }
 
@@ -119,7 +122,7 @@ impl MdfError {
     /// The byte offset in the file that the error names, if any.
     pub fn offset(&self) -> Option<u64> {
         match self {
-            MdfError::Io(_) | MdfError::CsvWrite { .. } => None,
+            MdfError::Io(_) | MdfError::CsvWrite { .. } | MdfError::Cancelled => None,
             MdfError::BadMagic { .. } => Some(0),
             MdfError::UnsupportedVersion { .. } => Some(28),
             MdfError::Truncated { offset, .. }

@@ -104,6 +104,9 @@ impl<'a, R: Read + Seek> Records<'a, R> {
                 let grow = (2 * self.buf.len()).clamp(self.end + 1, n);
                 self.buf.resize(grow, 0);
             }
+            if haul_pipeline::cancel::cancelled() {
+                return Err(MdfError::Cancelled);
+            }
             let read = self.reader.read(&mut self.buf[self.end..])?;
             if read == 0 {
                 return Ok(false);

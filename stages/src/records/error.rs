@@ -57,6 +57,9 @@ pub enum RecordsError {
         /// How many.
         bytes: u64,
     },
+    /// The attempt ran out of time and was cancelled (see `haul_pipeline::cancel`).
+    #[error("stopped: the attempt ran out of time")]
+    Cancelled,
     /// The record count in the header is impossible for the file size.
     #[error(
         "absurd record count at offset {offset}: {count} records of {record_len} bytes, file has {available} bytes left"
@@ -77,7 +80,10 @@ impl haul_pipeline::ErrorClass for RecordsError {
     /// True when retrying cannot help (corrupt input or a wrong layout); I/O errors are not
     /// permanent.
     fn is_permanent(&self) -> bool {
-        !matches!(self, RecordsError::Io(_) | RecordsError::CsvWrite { .. })
+        !matches!(
+            self,
+            RecordsError::Io(_) | RecordsError::CsvWrite { .. } | RecordsError::Cancelled
+        )
     }
 }
 

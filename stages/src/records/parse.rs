@@ -71,7 +71,11 @@ fn read_records<R: Read>(
     let crc_len = if layout.crc32 == Crc32Mode::Record { 4 } else { 0 };
     let mut record = vec![0u8; layout.record_len() + crc_len];
     let (mut records, mut crc_failures) = (0, 0);
-    for _ in 0..count {
+    for i in 0..count {
+        // Every 4096 records: stop if the attempt ran out of time.
+        if i % 4096 == 0 && haul_pipeline::cancel::cancelled() {
+            return Err(RecordsError::Cancelled);
+        }
         let at = input.pos;
         input.read(&mut record, "record")?;
         if crc_len > 0 && !record_crc_ok(&record, layout, at)? {

@@ -3,6 +3,7 @@
 //! figure from the same run.
 
 pub mod cold_start;
+pub mod load;
 pub mod presign;
 pub mod upload;
 

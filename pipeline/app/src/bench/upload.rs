@@ -185,7 +185,7 @@ pub async fn run(device_bin: PathBuf, sizes: &[u64], rounds: usize, work: &Path)
         stack.config.clone(),
         &stack.s3.url,
         &stack.options.access_key,
-        &stack.options.secret_key,
+        &stack.secret_key,
     );
     let mut runs = Vec::new();
     for &size in sizes {

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::Table;
+use super::{App, GlobalArgs, Table};
 use clap::Subcommand;
 use haul_pipeline::BoxError;
 use haul_pipeline::config::ByteSize;
@@ -57,6 +57,36 @@ pub enum BenchCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Many devices uploading at once through a `haul dev` process, optionally killed with
+    /// SIGKILL mid-batch and restarted: objects stored, each routed stage run exactly
+    /// once, dead letters. Exits 1 when any check fails.
+    #[command(after_help = "Examples:\n  \
+        haul bench load                     # 100 devices x 10 files of 16 KiB\n  \
+        haul bench load --kill-after 300    # SIGKILL after 300 stage runs, restart\n  \
+        haul --config my.toml bench load --files 2 --size 1MiB")]
+    Load {
+        /// Devices uploading at once.
+        #[arg(long, default_value_t = 100)]
+        devices: usize,
+        /// Files per device, one after the other.
+        #[arg(long, default_value_t = 10)]
+        files: usize,
+        /// Size of each file.
+        #[arg(long, default_value = "16KiB")]
+        size: ByteSize,
+        /// SIGKILL `haul dev` once this many stage runs finished, then start it again.
+        #[arg(long, value_name = "RUNS")]
+        kill_after: Option<usize>,
+        /// Give up waiting after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout_s: u64,
+        /// Keep the data folder here instead of a temporary one.
+        #[arg(long, value_name = "DIR")]
+        work: Option<PathBuf>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Time from starting the Lambda `bootstrap` to its first Runtime API request.
     #[command(
         after_help = "Example:\n  cargo build --release -p haul-stages --no-default-features --features lambda --bin bootstrap\n  haul bench cold-start --bootstrap target/release/bootstrap"
@@ -78,9 +108,67 @@ pub enum BenchCommand {
 }
 
 /// Runs a benchmark and prints its figures.
-pub async fn execute(cmd: BenchCommand) -> Result<ExitCode, BoxError> {
+pub async fn execute(app: &App, global: &GlobalArgs, cmd: BenchCommand) -> Result<ExitCode, BoxError> {
     let temp = tempfile::tempdir()?;
     match cmd {
+        BenchCommand::Load {
+            devices,
+            files,
+            size,
+            kill_after,
+            timeout_s,
+            work,
+            json,
+        } => {
+            let (config, _) = app.load_config(global)?;
+            let options = bench::load::LoadOptions {
+                devices,
+                files,
+                size: size.bytes(),
+                kill_after,
+                timeout: std::time::Duration::from_secs(timeout_s),
+                config_file: global.config.clone(),
+            };
+            let work = work.unwrap_or_else(|| temp.path().to_owned());
+            let r = bench::load::run(&config, options, &work).await?;
+            let good = r.uploads_completed == r.uploads
+                && r.objects == r.uploads
+                && r.missing == 0
+                && r.repeated_runs == 0
+                && r.dead_letters == 0;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "{} devices, {} uploads ({} acknowledged), {} objects stored; {} stage runs expected: {} results, {} missing, {} run more than once, {} failed attempts; {} dead letters; {} SIGKILL(s); {:.1} s ({:.0} uploads/s)",
+                    r.devices,
+                    r.uploads,
+                    r.uploads_completed,
+                    r.objects,
+                    r.expected_runs,
+                    r.results,
+                    r.missing,
+                    r.repeated_runs,
+                    r.failed_runs,
+                    r.dead_letters,
+                    r.kills,
+                    r.seconds,
+                    r.uploads as f64 / r.seconds
+                );
+                println!(
+                    "devices received {} results over MQTT ({} repeats){}",
+                    r.device_results,
+                    r.device_repeats,
+                    if r.kills > 0 {
+                        "; results published while a device was cut off by the kill are not sent again"
+                    } else {
+                        ""
+                    }
+                );
+                println!("{}", if good { "PASS" } else { "FAIL" });
+            }
+            return Ok(if good { ExitCode::SUCCESS } else { ExitCode::FAILURE });
+        }
         BenchCommand::Upload {
             device_bin,
             sizes,

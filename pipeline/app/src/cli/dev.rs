@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use haul_local::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DEV_SECRET_KEY, DevOptions, DevStack, demo};
+use haul_local::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DevOptions, DevStack, demo};
 use haul_pipeline::BoxError;
 
 use super::{App, GlobalArgs};
@@ -16,6 +16,8 @@ use super::{App, GlobalArgs};
     args_conflicts_with_subcommands = true,
     after_help = "Examples:
   haul dev                                   # S3 on 127.0.0.1:9000, MQTT on 127.0.0.1:1883, data in ./haul-data
+  haul dev --json                            # events as JSON lines, for scripts
+  cat haul-data/.haul/dev-secret             # the S3 secret: random per data folder
   haul dev certs --device dev-1 --out certs  # a dev CA, broker and device certificates
   haul dev --tls certs                       # the broker speaks TLS and requires device certificates
   haul dev --mqtt-url mqtts://broker:8883 --tls certs   # use an external broker (Mosquitto with an ACL)"
@@ -50,9 +52,14 @@ pub struct DevRunArgs {
     /// S3 access key devices and tools sign with.
     #[arg(long, env = "HAUL_DEV_ACCESS_KEY", default_value = DEV_ACCESS_KEY)]
     pub access_key: String,
-    /// Its secret.
-    #[arg(long, env = "HAUL_DEV_SECRET_KEY", default_value = DEV_SECRET_KEY)]
-    pub secret_key: String,
+    /// Print one JSON object per event (stage finished, with status and duration) instead
+    /// of a line for people.
+    #[arg(long)]
+    pub json: bool,
+    /// Its secret [default: the data folder's own, random, made on first start and kept
+    /// in DIR/.haul/dev-secret].
+    #[arg(long, env = "HAUL_DEV_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
+    pub secret_key: Option<String>,
 }
 
 /// `haul dev` subcommands.
@@ -100,8 +107,17 @@ pub async fn dev(app: &App, global: &GlobalArgs, args: DevArgs) -> Result<ExitCo
         secret_key: a.secret_key,
         ..DevOptions::new(&a.data)
     };
-    let stack = DevStack::start(config, app.registry(), options, None).await?;
-    print_banner(&stack, &origin, a.tls.as_deref());
+    let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let stack = DevStack::start(config, app.registry(), options, Some(events_tx)).await?;
+    if a.json {
+        println!(
+            "{}",
+            serde_json::json!({ "event": "started", "s3": stack.s3.url, "mqtt": stack.mqtt_url })
+        );
+    } else {
+        print_banner(&stack, &origin, a.tls.as_deref());
+    }
+    tokio::spawn(print_events(events, a.json));
     tokio::signal::ctrl_c().await?;
     eprintln!(
         "haul dev: stopping ({} deliveries in flight are queued again at the next start)",
@@ -116,7 +132,11 @@ fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
     println!("haul dev is running (Ctrl-C to stop); config: {origin}");
     println!(
         "  S3 endpoint  {}  access key {}  secret {}  region {}  bucket {}",
-        stack.s3.url, o.access_key, o.secret_key, c.storage.region, c.storage.bucket
+        stack.s3.url,
+        o.access_key,
+        secret_source(stack),
+        c.storage.region,
+        c.storage.bucket
     );
     let broker = match (&stack.broker, tls) {
         (None, _) => "",
@@ -140,10 +160,55 @@ fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
         stack.mqtt_url, stack.s3.url
     );
     println!("Or inspect the bucket:");
+    let secret = match o.secret_key {
+        Some(_) => "$HAUL_DEV_SECRET_KEY".to_owned(),
+        None => format!("$(cat {})", o.data.join(".haul/dev-secret").display()),
+    };
     println!(
-        "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={} aws --endpoint-url {} s3 ls --recursive s3://{}/",
-        o.access_key, o.secret_key, stack.s3.url, c.storage.bucket
+        "  AWS_ACCESS_KEY_ID={} AWS_SECRET_ACCESS_KEY={secret} aws --endpoint-url {} s3 ls --recursive s3://{}/",
+        o.access_key, stack.s3.url, c.storage.bucket
     );
+}
+
+/// One line per finished stage run, as it happens.
+async fn print_events(mut events: tokio::sync::mpsc::UnboundedReceiver<haul_pipeline::RecordOutcome>, json: bool) {
+    use std::io::Write;
+    while let Some(o) = events.recv().await {
+        let stage = o.stage.as_deref().unwrap_or("-");
+        let line = if json {
+            serde_json::json!({
+                "event": "stage_finished",
+                "stage": stage,
+                "bucket": o.bucket,
+                "key": o.key,
+                "status": o.status.label(),
+                "duration_ms": o.duration.as_secs_f64() * 1e3,
+                "result": o.result_key,
+                "error": o.message,
+            })
+            .to_string()
+        } else {
+            let time = chrono::Local::now().format("%H:%M:%S%.3f");
+            let ms = o.duration.as_secs_f64() * 1e3;
+            let error = o.message.as_deref().map(|m| format!("  {m}")).unwrap_or_default();
+            format!(
+                "{time}  {stage:<12} {:<9} {ms:>8.1} ms  {}{error}",
+                o.status.label(),
+                o.key
+            )
+        };
+        // A closed stdout (a pipe whose reader left) must not stop the stack.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    }
+}
+
+/// Where the secret is, never the secret itself (terminals and logs keep what is printed).
+fn secret_source(stack: &DevStack) -> String {
+    match stack.options.secret_key {
+        Some(_) => "from --secret-key".to_owned(),
+        None => format!("in {}", stack.options.data.join(".haul/dev-secret").display()),
+    }
 }
 
 fn certs(devices: &[String], out: &std::path::Path) -> Result<ExitCode, BoxError> {

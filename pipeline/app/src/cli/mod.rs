@@ -61,7 +61,7 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Benchmarks: upload vs curl and memory, presign round trips, Lambda cold start.
+    /// Benchmarks: upload vs curl and memory, presign round trips, load and crash, Lambda cold start.
     #[command(subcommand)]
     Bench(BenchCommand),
 }
@@ -203,7 +203,7 @@ impl App {
             Command::Demo(args) => dev::demo(self, global, args).await,
             Command::Deploy(cmd) => deploy::execute(self, global, cmd).await,
             Command::Config(cmd) => config_check::execute(self, global, cmd),
-            Command::Bench(cmd) => bench::execute(cmd).await,
+            Command::Bench(cmd) => bench::execute(self, global, cmd).await,
         }
     }
 

@@ -37,6 +37,32 @@ impl FsStore {
         &self.root
     }
 
+    /// Removes the temporary files (`.haul-tmp-*`) that writes interrupted by a crash left
+    /// anywhere under the root; returns how many. Call it only while no write is running
+    /// (`haul dev` does, at start, holding the folder's lock).
+    pub fn sweep_temporaries(&self) -> std::io::Result<u64> {
+        let mut removed = 0;
+        let mut stack = vec![self.root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e),
+            };
+            for entry in entries {
+                let entry = entry?;
+                let ty = entry.file_type()?;
+                if ty.is_dir() {
+                    stack.push(entry.path());
+                } else if entry.file_name().to_string_lossy().starts_with(TEMP_PREFIX) {
+                    std::fs::remove_file(entry.path())?;
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// The path of a key, after checking that it stays inside its bucket.
     pub fn path_of(&self, bucket: &str, key: &str) -> Result<PathBuf, StoreError> {
         let bucket_ok = check_segment(bucket).and_then(|()| match bucket.starts_with('.') || bucket.contains('/') {

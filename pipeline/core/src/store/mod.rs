@@ -220,7 +220,7 @@ mod tests {
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         let mut m = meta();
         assert_eq!(m.declared_sha256(), None);
-        m.checksum_sha256 = Some("ungLv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into());
+        m.checksum_sha256 = Some("ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=".into());
         assert_eq!(m.declared_sha256().as_deref(), Some(abc));
         m.metadata.insert("haul-sha256".into(), "00".repeat(32));
         assert_eq!(m.declared_sha256(), Some("00".repeat(32)));

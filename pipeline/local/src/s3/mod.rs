@@ -1,7 +1,8 @@
 //! The embedded S3-compatible endpoint: s3s over a folder.
 //!
 //! - Authentication is s3s's SigV4 (header and presigned query), against configured
-//!   credentials; presigned URLs expire.
+//!   credentials; presigned URLs expire; a presigned write carrying an unsigned `x-amz-*`
+//!   header is refused, as S3 does.
 //! - A body is received into a temporary file, its MD5 and declared checksums
 //!   (`x-amz-checksum-*`, `Content-MD5`, also as aws-chunked trailers) verified, and only
 //!   then moved into place: a wrong body never replaces an object.
@@ -15,6 +16,7 @@ mod body;
 mod multipart;
 mod objects;
 mod server;
+mod signed_headers;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,6 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 
+pub use objects::sweep_temporaries;
 pub use server::{S3Server, ServerOptions};
 
 use haul_pipeline::event::{ObjectEvent, notification_json};
@@ -148,6 +151,7 @@ impl S3 for FolderS3 {
     }
 
     async fn put_object(&self, req: S3Request<PutObjectInput>) -> S3Result<S3Response<PutObjectOutput>> {
+        self.count_error(signed_headers::require_signed_amz_headers(&req.uri, &req.headers))?;
         let trailers = req.trailing_headers;
         self.count_error(objects::put_object(self, req.input, trailers).await)
     }
@@ -176,6 +180,7 @@ impl S3 for FolderS3 {
     }
 
     async fn upload_part(&self, req: S3Request<UploadPartInput>) -> S3Result<S3Response<UploadPartOutput>> {
+        self.count_error(signed_headers::require_signed_amz_headers(&req.uri, &req.headers))?;
         let trailers = req.trailing_headers;
         self.count_error(multipart::upload_part(self, req.input, trailers).await)
     }
@@ -188,6 +193,7 @@ impl S3 for FolderS3 {
         &self,
         req: S3Request<CompleteMultipartUploadInput>,
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        self.count_error(signed_headers::require_signed_amz_headers(&req.uri, &req.headers))?;
         self.count_error(multipart::complete(self, req.input).await)
     }
 

@@ -1,7 +1,7 @@
 //! Buckets and single-part objects.
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use s3s::dto::*;
@@ -38,6 +38,25 @@ pub async fn list_buckets(s3: &FolderS3) -> S3Result<S3Response<ListBucketsOutpu
         buckets: Some(buckets),
         ..Default::default()
     }))
+}
+
+/// Removes the bodies a crash left half-received under `{root}/.haul/tmp`; returns how
+/// many. Only while no endpoint serves `root`.
+pub fn sweep_temporaries(root: &Path) -> std::io::Result<u64> {
+    let entries = match std::fs::read_dir(root.join(".haul").join("tmp")) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
 }
 
 /// A temporary file on the same filesystem as the objects, for atomic renames.
