@@ -34,6 +34,10 @@
 //! `segmentation_bpm`, `autocorrelation_bpm`; `heart_rate.bpm` now comes from the segmentation
 //! when it covers the recording.
 //!
+//! The stage's one-line summary (`haul run`, `demo`) is [`summary_line`]: `72 bpm (HRV 35
+//! ms), 14 beats, S1/S2 labelled (confidence 0.92), murmur: none, quality 0.85 usable`, HRV
+//! being SDNN.
+//!
 //! `haul eval heart-sound` scores the stage on annotated recordings, by subgroup when patient
 //! metadata is present (`eval/`).
 
@@ -58,6 +62,7 @@ mod quality;
 mod resample;
 mod rhythm;
 mod segment;
+mod summary_line;
 pub mod synth;
 mod training;
 
@@ -76,6 +81,7 @@ pub use plot::render_plot;
 pub use quality::Quality;
 pub use resample::{Resampler, resample};
 pub use rhythm::{HeartRate, RateSource};
+pub use summary_line::{SummaryParts, summary_line};
 
 use haul_pipeline::prelude::*;
 
@@ -119,5 +125,11 @@ impl Stage for HeartSoundStage {
 
     fn sample(&self) -> Option<Sample> {
         Some(Sample::new("heart-72bpm.wav", crate::samples::heart_sound(72.0, 12.0)))
+    }
+
+    /// `72 bpm (HRV 35 ms), 14 beats, S1/S2 labelled (confidence 0.92), murmur: none,
+    /// quality 0.85 usable` (see [`summary_line`]).
+    fn summary(&self, output: &serde_json::Value) -> String {
+        summary_line(output)
     }
 }
