@@ -19,7 +19,7 @@
 //! 5. Heart rate from the clearer half of the segmented cycles, the autocorrelation as fallback
 //!    (`rhythm.rs`); beats, intervals and variability (`beats.rs`); murmur indicator from the
 //!    inner systole and diastole of each beat (`murmur.rs`); quality (`quality.rs`); plot
-//!    (`plot.rs`).
+//!    (`plot/`).
 //!
 //! # Output (JSON, [`Analysis`])
 //!
@@ -38,6 +38,14 @@
 //! ms), 14 beats, S1/S2 labelled (confidence 0.92), murmur: none, quality 0.85 usable`, HRV
 //! being SDNN.
 //!
+//! # Plot (`plot.png`)
+//!
+//! The whole recording wrapped into rows of `plot_row_s` (10 s) on one time scale, at most
+//! `plot_max_rows` (12) rows, with a note in the image when a longer recording is cut; time
+//! in seconds, amplitude in arbitrary units (the band-passed signal over its 99.9th
+//! percentile); S1 red and S2 blue on every beat, or every heart sound grey when S1/S2 are
+//! uncertain; the heart rate in the title. Text in DejaVu Sans, embedded. See `plot/mod.rs`.
+//!
 //! `haul eval heart-sound` scores the stage on annotated recordings, by subgroup when patient
 //! metadata is present (`eval/`).
 
@@ -50,7 +58,6 @@ mod envelope;
 mod error;
 mod eval;
 mod filter;
-mod font;
 mod heart_rate;
 mod hsmm;
 mod hypotheses;
@@ -77,7 +84,7 @@ pub use eval::{
 pub use labelling::{LabelStatus, Labelling};
 pub use murmur::{MurmurIndicator, MurmurKind};
 pub use params::Params;
-pub use plot::render_plot;
+pub use plot::{Layout as PlotLayout, render_plot};
 pub use quality::Quality;
 pub use resample::{Resampler, resample};
 pub use rhythm::{HeartRate, RateSource};
@@ -110,7 +117,7 @@ impl Stage for HeartSoundStage {
         let (analysis, plot) = haul_pipeline::blocking(move || {
             let analysis = analyze_file(&path, &params)?;
             let plot = match params.plot {
-                true => Some(render_plot(&analysis, params.plot_width, params.plot_height)?),
+                true => Some(render_plot(&analysis, &params)?),
                 false => None,
             };
             Ok::<_, HeartSoundError>((analysis, plot))
