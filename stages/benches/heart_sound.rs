@@ -58,12 +58,22 @@ fn bench(c: &mut Criterion) {
             b.iter(|| analyze_file(black_box(&path), &params).expect("analysis"))
         });
     }
-    let path = dir.join("pcg_4000_75.wav");
-    let analysis = analyze_file(&path, &params).expect("analysis");
+    // The plot alone: a typical 20 s recording (2 rows) and the largest plot, two minutes
+    // (12 rows of 10 s, 1200 x 2076).
     group.throughput(Throughput::Elements(1));
-    group.bench_function("render_plot_1200x500", |b| {
-        b.iter(|| render_plot(black_box(&analysis), 1200, 500).expect("plot"))
-    });
+    for seconds in [20.0, SECONDS] {
+        let spec = SynthSpec {
+            seconds,
+            noise: 0.3,
+            ..SynthSpec::new(75.0)
+        };
+        let path = dir.join(format!("plot_{seconds}.wav"));
+        std::fs::write(&path, wav_bytes(&synthesize(&spec), spec.rate)).expect("write wav");
+        let analysis = analyze_file(&path, &params).expect("analysis");
+        group.bench_function(format!("render_plot_{seconds}s"), |b| {
+            b.iter(|| render_plot(black_box(&analysis), &params).expect("plot"))
+        });
+    }
     group.finish();
     let _ = std::fs::remove_dir_all(&dir);
 }

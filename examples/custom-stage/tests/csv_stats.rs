@@ -32,6 +32,28 @@ async fn columns_get_count_min_max_and_mean() {
 }
 
 #[tokio::test]
+async fn the_summary_gives_each_column_mean_and_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.csv");
+    std::fs::write(
+        &path,
+        "temp,humidity
+20.5,40
+22.5,50
+21.1,45
+",
+    )
+    .unwrap();
+    let stage = CsvStats::default();
+    let out = stage.process(Object::from_file(&path).unwrap(), &cx()).await.unwrap();
+    assert_eq!(
+        stage.summary(&out.data),
+        "3 rows; humidity 45 (40–50), temp 21.4 (20.5–22.5)"
+    );
+    assert_eq!(stage.summary(&serde_json::json!({})), "0 rows, no numeric columns");
+}
+
+#[tokio::test]
 async fn a_malformed_row_is_a_permanent_error_naming_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");

@@ -90,6 +90,7 @@ pub mod result;
 pub mod router;
 mod stage;
 pub mod store;
+pub mod summary;
 pub mod testing;
 
 pub use blocking::blocking;

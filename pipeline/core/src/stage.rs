@@ -18,6 +18,11 @@ use crate::object::Object;
 /// decides *what* to compute and whether a failure is [`StageError::Retryable`] or
 /// [`StageError::Permanent`].
 ///
+/// What people read of a result is [`Stage::summary`]: one line made from the output, which
+/// `haul run` and `demo` print (the whole output stays in the result and behind `--json`).
+/// The default lists the output's top-level scalar fields with numbers rounded to three
+/// significant digits; a stage whose output says more than its scalars overrides it.
+///
 /// ```
 /// use haul_pipeline::prelude::*;
 ///
@@ -28,7 +33,13 @@ use crate::object::Object;
 ///     async fn process(&self, object: Object, _cx: &Context) -> Result<Output, StageError> {
 ///         Ok(Output::json(serde_json::json!({ "bytes": object.size() })))
 ///     }
+///     fn summary(&self, output: &serde_json::Value) -> String {
+///         let n = output["bytes"].as_u64().unwrap_or(0);
+///         haul_pipeline::summary::bytes(n)
+///     }
 /// }
+///
+/// assert_eq!(Size.summary(&serde_json::json!({ "bytes": 1536 })), "1.5 KiB");
 /// ```
 pub trait Stage: Send + Sync + 'static {
     /// The stage's name as used in `haul.toml` routes, result keys and metrics (kebab-case).
@@ -50,6 +61,19 @@ pub trait Stage: Send + Sync + 'static {
     /// needs a file given on its command line.
     fn sample(&self) -> Option<Sample> {
         None
+    }
+
+    /// A one-line human summary of `output`, an output this stage produced (read back from
+    /// a stored result, so possibly from an older version of the stage: never panic on a
+    /// missing or unexpected field). No line break; keep it under about 160 characters.
+    ///
+    /// The default ([`summary::line`](crate::summary::line)) lists the top-level scalar
+    /// fields as `name value`, numbers rounded to three significant digits (integers stay
+    /// whole), strings longer than 24 characters elided, arrays as their length, nested
+    /// objects left out. Override it to say what matters (`72 bpm, 14 beats, quality 0.85
+    /// usable`); [`crate::summary`] has the number and size formatting.
+    fn summary(&self, output: &serde_json::Value) -> String {
+        crate::summary::line(output)
     }
 }
 
@@ -82,6 +106,8 @@ pub trait DynStage: Send + Sync {
     fn process_boxed<'a>(&'a self, object: Object, cx: &'a Context) -> BoxFuture<'a, Result<Output, StageError>>;
     /// See [`Stage::sample`].
     fn sample(&self) -> Option<Sample>;
+    /// See [`Stage::summary`].
+    fn summary(&self, output: &serde_json::Value) -> String;
 }
 
 impl<S: Stage> DynStage for S {
@@ -96,6 +122,9 @@ impl<S: Stage> DynStage for S {
     }
     fn sample(&self) -> Option<Sample> {
         Stage::sample(self)
+    }
+    fn summary(&self, output: &serde_json::Value) -> String {
+        Stage::summary(self, output)
     }
 }
 
@@ -170,5 +199,50 @@ impl Artifact {
             content_type: content_type.into(),
             body: ArtifactBody::File(path.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+
+    struct Plain;
+    impl Stage for Plain {
+        fn name(&self) -> &str {
+            "plain"
+        }
+        async fn process(&self, _object: Object, _cx: &Context) -> Result<Output, StageError> {
+            Ok(Output::default())
+        }
+    }
+
+    struct Own;
+    impl Stage for Own {
+        fn name(&self) -> &str {
+            "own"
+        }
+        async fn process(&self, _object: Object, _cx: &Context) -> Result<Output, StageError> {
+            Ok(Output::default())
+        }
+        fn summary(&self, output: &serde_json::Value) -> String {
+            format!("{} lines", output["lines"])
+        }
+    }
+
+    #[test]
+    fn a_stage_without_its_own_summary_gets_the_rounded_scalar_line() {
+        let stage: Arc<dyn DynStage> = Arc::new(Plain);
+        let line = stage.summary(&json!({ "lines": 3, "mean": 0.100_000_000_000_000_03 }));
+        assert_eq!(line, "lines 3, mean 0.1");
+    }
+
+    #[test]
+    fn a_stage_summary_is_reached_through_the_dynamic_stage() {
+        let stage: Arc<dyn DynStage> = Arc::new(Own);
+        assert_eq!(stage.summary(&json!({ "lines": 3 })), "3 lines");
     }
 }

@@ -2,8 +2,10 @@
 //! device uploading each routed stage's sample ([`Stage::sample`](haul_pipeline::Stage::sample))
 //! or the files given, every result printed as it comes back over MQTT.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
 use haul_contract::key::UploadKey;
@@ -13,13 +15,28 @@ use haul_device::{Client, ConnectOptions, ResultWait, UploadOptions};
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::content_type;
 use haul_pipeline::router::Router;
-use haul_pipeline::{BoxError, Registry};
-use serde_json::Value;
+use haul_pipeline::{BoxError, DynStage, Registry};
 
 use crate::{DevOptions, DevStack};
 
 /// The simulated device's id.
 pub const DEMO_DEVICE: &str = "demo-device";
+
+/// The routed stages by name, each built once from its options: their samples and the
+/// summaries of their results.
+pub type Stages = BTreeMap<String, Arc<dyn DynStage>>;
+
+/// Builds every stage `config` routes to, with its options.
+pub fn routed_stages(config: &HaulConfig, registry: &Registry) -> Result<Stages, BoxError> {
+    let mut stages = Stages::new();
+    for route in &config.routes {
+        if !stages.contains_key(&route.stage) {
+            let stage = registry.build(&route.stage, &config.stage_settings(&route.stage).options)?;
+            stages.insert(route.stage.clone(), stage);
+        }
+    }
+    Ok(stages)
+}
 
 /// Runs the demo on `files`, or on each routed stage's sample when none are given; `keep`
 /// keeps the data folder (else a temporary one is removed).
@@ -33,8 +50,9 @@ pub async fn run(
     let kept = keep.is_some();
     let data = keep.unwrap_or_else(|| temp.path().join("data"));
     let router = Router::new(&config);
+    let stages = routed_stages(&config, registry)?;
     let files = match files.is_empty() {
-        true => write_samples(&config, registry, &temp.path().join("samples"))?,
+        true => write_samples(&config, &stages, &temp.path().join("samples"))?,
         false => files,
     };
     if let Some(missing) = files.iter().find(|f| !f.is_file()) {
@@ -49,7 +67,6 @@ pub async fn run(
     );
     let client = Client::connect(ConnectOptions::new(&stack.mqtt_url, DEMO_DEVICE)?).await?;
     let mut options = UploadOptions::new(temp.path().join("state"));
-    options.s3 = haul_device::TrustedS3::endpoint(&stack.s3.url)?;
     options.progress = ProgressMode::Off;
     let mut failures = 0;
     for file in &files {
@@ -73,7 +90,7 @@ pub async fn run(
             expect: Some(expected),
         };
         let results = client
-            .wait_results(&outcome.request_id, &wait, |r| println!("  {}", describe(r)))
+            .wait_results(&outcome.request_id, &wait, |r| println!("  {}", describe(r, &stages)))
             .await;
         let ok = results.iter().filter(|r| r.outcome == "succeeded").count();
         if ok < expected {
@@ -101,16 +118,17 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes the sample of each routed stage that has one into `dir`; stages without one are
-/// named on stderr. An error when no stage has a sample.
-pub fn write_samples(config: &HaulConfig, registry: &Registry, dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
+/// Writes the sample of each routed stage (see [`routed_stages`]) that has one into `dir`;
+/// stages without one are named on stderr. An error when no stage has a sample.
+pub fn write_samples(config: &HaulConfig, stages: &Stages, dir: &Path) -> Result<Vec<PathBuf>, BoxError> {
     std::fs::create_dir_all(dir)?;
-    let mut stages: Vec<&str> = config.routes.iter().map(|r| r.stage.as_str()).collect();
-    stages.dedup();
     let mut files = Vec::new();
-    let mut without = Vec::new();
-    for name in stages {
-        let stage = registry.build(name, &config.stage_settings(name).options)?;
+    let mut without: Vec<&str> = Vec::new();
+    // In the order of the routes, each stage once.
+    for name in config.routes.iter().map(|r| r.stage.as_str()) {
+        let Some(stage) = stages.get(name).filter(|_| !without.contains(&name)) else {
+            continue;
+        };
         match stage.sample() {
             Some(sample) => {
                 let path = dir.join(&sample.file_name);
@@ -152,90 +170,62 @@ fn probe_key(config: &HaulConfig, name: &str) -> String {
     UploadKey::build(&config.storage.incoming_prefix, DEMO_DEVICE, (2026, 1, 1), "demo", name)
 }
 
-/// One line per result: stage, outcome and the figures that matter for that stage.
-pub fn describe(r: &UploadResult) -> String {
+/// One line per result: stage, outcome and the stage's own summary of its output
+/// ([`Stage::summary`](haul_pipeline::Stage::summary)).
+pub fn describe(r: &UploadResult, stages: &Stages) -> String {
     let detail = match (&r.output, &r.error) {
         (_, Some(e)) => e.clone(),
-        (Some(o), None) => summary(&r.stage, o),
+        (Some(o), None) => match stages.get(&r.stage) {
+            Some(stage) => stage.summary(o),
+            None => haul_pipeline::summary::line(o),
+        },
         (None, None) => "output only in the stored result".to_owned(),
     };
     format!("{:<12} {:<9} {detail}", r.stage, r.outcome)
 }
 
-fn summary(stage: &str, o: &Value) -> String {
-    let f = |p: &str| o.pointer(p).cloned().unwrap_or(Value::Null);
-    let len = |p: &str| o.pointer(p).and_then(Value::as_array).map_or(0, Vec::len);
-    match stage {
-        "checksum" => format!(
-            "sha256 {}, {} bytes, {}",
-            f("/sha256").as_str().unwrap_or("").get(..16).unwrap_or(""),
-            f("/size"),
-            f("/detected_content_type")
-        ),
-        "heart-sound" => format!(
-            "{:.0} bpm, {} beats, quality {:.2} ({})",
-            f("/heart_rate/bpm").as_f64().unwrap_or(f64::NAN),
-            len("/beats"),
-            f("/quality/index").as_f64().unwrap_or(f64::NAN),
-            if f("/quality/usable") == Value::Bool(true) {
-                "usable"
-            } else {
-                "unusable"
-            }
-        ),
-        "plate" => match o.pointer("/plates/0") {
-            Some(p) => format!(
-                "{} plate candidates, best at x={} y={} {}x{}{}",
-                len("/plates"),
-                p["x"],
-                p["y"],
-                p["width"],
-                p["height"],
-                match (
-                    o.pointer("/text").and_then(Value::as_str),
-                    o.pointer("/readings/0/confidence")
-                ) {
-                    (Some(t), Some(c)) => format!(", reads {t} ({:.2})", c.as_f64().unwrap_or(f64::NAN)),
-                    _ => String::new(),
-                }
-            ),
-            None => "no plate found".to_owned(),
-        },
-        "mdf" => format!(
-            "{} channel groups, {} channels in the first",
-            len("/channel_groups"),
-            len("/channel_groups/0/channels")
-        ),
-        "records" => format!(
-            "{} records, {} CRC failures, fields {}",
-            f("/records"),
-            f("/crc_failures"),
-            len("/fields")
-        ),
-        _ => {
-            let text = o.to_string();
-            text.chars().take(100).collect()
-        }
-    }
-}
-
 #[cfg(test)]
-mod summary_tests {
+mod tests {
+    use haul_pipeline::prelude::*;
+    use serde_json::json;
+
     use super::*;
 
+    struct Lines;
+    impl Stage for Lines {
+        fn name(&self) -> &str {
+            "lines"
+        }
+        async fn process(&self, _object: Object, _cx: &Context) -> Result<Output, StageError> {
+            Ok(Output::default())
+        }
+        fn summary(&self, output: &serde_json::Value) -> String {
+            format!("{} lines of text", output["lines"])
+        }
+    }
+
+    fn result(stage: &str, output: Option<serde_json::Value>, error: Option<&str>) -> UploadResult {
+        UploadResult {
+            request_id: "r".into(),
+            key: "incoming/d/x.txt".into(),
+            stage: stage.into(),
+            outcome: if error.is_some() { "failed" } else { "succeeded" }.into(),
+            result_key: "results/x.json".into(),
+            output,
+            output_truncated: false,
+            error: error.map(str::to_owned),
+        }
+    }
+
     #[test]
-    fn a_plate_summary_names_the_text_read_when_there_is_one() {
-        let boxed = serde_json::json!({"plates": [{"x": 1, "y": 2, "width": 90, "height": 20}]});
-        assert!(!summary("plate", &boxed).contains("reads"));
-        let read = serde_json::json!({
-            "plates": [{"x": 1, "y": 2, "width": 90, "height": 20}],
-            "text": "RK755AJ",
-            "readings": [{"text": "RK755AJ", "confidence": 0.97}]
-        });
-        assert!(
-            summary("plate", &read).ends_with("reads RK755AJ (0.97)"),
-            "{}",
-            summary("plate", &read)
-        );
+    fn a_result_is_described_by_its_stage_summary_or_its_error() {
+        let config = HaulConfig::from_toml("[[routes]]\nstage = \"lines\"\n", "test").unwrap();
+        let stages = routed_stages(&config, &Registry::new().register(Lines)).unwrap();
+        let ok = describe(&result("lines", Some(json!({ "lines": 3 })), None), &stages);
+        assert_eq!(ok, "lines        succeeded 3 lines of text");
+        let failed = describe(&result("lines", None, Some("not text")), &stages);
+        assert_eq!(failed, "lines        failed    not text");
+        let other = describe(&result("other", Some(json!({ "n": 0.5 })), None), &stages);
+        assert_eq!(other, "other        succeeded n 0.5");
     }
 }

@@ -21,14 +21,81 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn run_prints_the_stage_output() {
+fn run_prints_the_stage_summary_and_its_duration_instead_of_json() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello").unwrap();
+    let out = haul(dir.path(), &["run", "checksum", "hello.txt"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].starts_with("checksum  hello.txt  (") && lines[0].ends_with(" ms)"),
+        "{stdout}"
+    );
+    assert_eq!(lines[1], "  5 B, text/plain, sha256 2cf24dba5fb0a30e…, ETag not an MD5");
+}
+
+#[test]
+fn run_names_each_artifact_with_its_size_and_whether_it_was_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("heart.wav"),
+        haul_stages::samples::heart_sound(72.0, 12.0),
+    )
+    .unwrap();
+    let unsaved = haul(dir.path(), &["run", "heart-sound", "heart.wav"]);
+    assert!(unsaved.status.success(), "{}", text(&unsaved.stderr));
+    let stdout = text(&unsaved.stdout);
+    assert!(
+        stdout.lines().nth(1).is_some_and(|l| l.starts_with("  72 bpm")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("  plot.png (image/png, ") && stdout.contains("KiB) not saved: --out DIR saves it"),
+        "{stdout}"
+    );
+    let saved = haul(dir.path(), &["run", "heart-sound", "heart.wav", "--out", "plots"]);
+    let stdout = text(&saved.stdout);
+    assert!(stdout.contains("KiB) saved to plots/plot.png"), "{stdout}");
+    assert!(dir.path().join("plots/plot.png").is_file());
+}
+
+#[test]
+fn run_json_prints_the_whole_outcome_as_before() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("hello.txt"), "hello").unwrap();
     let out = haul(dir.path(), &["run", "checksum", "hello.txt", "--json"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(doc["output"]["md5"], "5d41402abc4b2a76b9719d911017c592");
-    assert_eq!(doc["stage"], "checksum");
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("{\n  \""), "pretty-printed: {stdout}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert!(doc["duration_ms"].as_f64().is_some_and(|ms| ms >= 0.0), "{doc}");
+    let expected = serde_json::json!({
+        "stage": "checksum",
+        "file": "hello.txt",
+        "duration_ms": doc["duration_ms"],
+        "output": {
+            "size": 5,
+            "sha256": "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824",
+            "md5": "5d41402abc4b2a76b9719d911017c592",
+            "detected_content_type": "text/plain",
+            "declared_content_type": "text/plain",
+            "etag_matches": null
+        },
+        "artifacts": []
+    });
+    assert_eq!(doc, expected);
+}
+
+#[test]
+fn run_help_says_it_prints_a_summary_and_json_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = haul(dir.path(), &["run", "--help"]);
+    assert!(out.status.success());
+    let help = text(&out.stdout);
+    assert!(help.contains("one-line summary") && help.contains("--json"), "{help}");
+    assert!(help.contains("instead of the summary"), "{help}");
 }
 
 #[test]

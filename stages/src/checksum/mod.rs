@@ -7,6 +7,7 @@
 
 use haul_pipeline::content_type;
 use haul_pipeline::prelude::*;
+use haul_pipeline::summary;
 use md5::Md5;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -102,6 +103,19 @@ impl Stage for Checksum {
             declared_sha256: declared,
         })
     }
+
+    /// `5 B, text/plain, sha256 2cf24dba5fb0a30e…, ETag matches`.
+    fn summary(&self, output: &serde_json::Value) -> String {
+        let size = output["size"].as_u64().map_or("? B".to_owned(), summary::bytes);
+        let kind = output["detected_content_type"].as_str().unwrap_or("unknown type");
+        let sha = summary::elide(output["sha256"].as_str().unwrap_or("?"), 17);
+        let etag = match output["etag_matches"].as_bool() {
+            Some(true) => "ETag matches",
+            Some(false) => "ETag DIFFERS from the MD5",
+            None => "ETag not an MD5",
+        };
+        format!("{size}, {kind}, sha256 {sha}, {etag}")
+    }
 }
 
 #[cfg(test)]
@@ -122,6 +136,24 @@ mod tests {
         );
         assert_eq!(out.data["md5"], "5d41402abc4b2a76b9719d911017c592");
         assert_eq!(out.data["detected_content_type"], "text/plain");
+        assert_eq!(
+            Checksum.summary(&out.data),
+            "5 B, text/plain, sha256 2cf24dba5fb0a30e…, ETag not an MD5"
+        );
+    }
+
+    #[test]
+    fn the_summary_says_when_the_etag_differs_and_survives_an_empty_output() {
+        let out = serde_json::json!({ "size": 2048, "sha256": "ab", "detected_content_type": "image/png",
+            "etag_matches": false });
+        assert_eq!(
+            Checksum.summary(&out),
+            "2 KiB, image/png, sha256 ab, ETag DIFFERS from the MD5"
+        );
+        assert_eq!(
+            Checksum.summary(&serde_json::json!({})),
+            "? B, unknown type, sha256 ?, ETag not an MD5"
+        );
     }
 
     #[tokio::test]

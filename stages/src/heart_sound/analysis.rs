@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::beats::{Beat, Sound, assemble, sounds};
 use super::decode::{SourceInfo, decode_file};
-use super::envelope::{FEATURE_RATE, hilbert_envelope, homomorphic_envelope, to_frames};
+use super::envelope::FEATURE_RATE;
 use super::error::HeartSoundError;
 use super::filter::{band_pass, remove_spikes};
 use super::labelling::Labelling;
@@ -42,7 +42,7 @@ pub struct Analysis {
     /// Murmur indicator from the segmented cycles: `systolic`, `diastolic`, `phase_unknown` or
     /// `none`, with its score in dB.
     pub murmur: MurmurIndicator,
-    /// Signal and envelope of the plotted window (not serialised).
+    /// The band-passed signal the plot draws (not serialised).
     #[serde(skip)]
     pub trace: Trace,
 }
@@ -62,15 +62,14 @@ pub struct BlockSummary {
     pub periodicity: f64,
 }
 
-/// The plotted window: band-passed signal and homomorphic envelope.
+/// What the plot draws: the band-passed signal from time 0, up to the plot's limit
+/// (`plot_row_s * plot_max_rows` seconds); empty when `plot` is off.
 #[derive(Debug, Clone, Default)]
 pub struct Trace {
     /// Band-passed signal at `rate` Hz from time 0.
     pub signal: Vec<f32>,
     /// Its sample rate (Hz).
     pub rate: f64,
-    /// Homomorphic envelope of the window at [`FEATURE_RATE`].
-    pub envelope: Vec<f32>,
 }
 
 /// Decode and analyse one recording.
@@ -107,7 +106,10 @@ pub fn analyze_signal(samples: &[f32], source: SourceInfo, params: &Params) -> A
         },
         params.min_quality as f64,
     );
-    let trace = trace(&x, rate, params.plot_seconds as f64);
+    let trace = match params.plot {
+        true => trace(&x, rate, params.plot_row_s as f64 * params.plot_max_rows as f64),
+        false => Trace::default(),
+    };
     let labelling = Labelling::combine(blocks.iter().map(|b| b.labelling));
     let levels: Vec<_> = blocks.iter().flat_map(|b| b.murmur.iter().copied()).collect();
     Analysis {
@@ -144,12 +146,9 @@ fn summary(b: &Block) -> BlockSummary {
 }
 
 fn trace(x: &[f32], rate: f64, seconds: f64) -> Trace {
-    let n = ((seconds * rate) as usize).min(x.len());
-    let window = &x[..n];
-    let envelope = to_frames(&homomorphic_envelope(&hilbert_envelope(window), rate), rate);
+    let n = ((seconds * rate).ceil() as usize).min(x.len());
     Trace {
-        signal: window.to_vec(),
+        signal: x[..n].to_vec(),
         rate,
-        envelope,
     }
 }

@@ -19,7 +19,7 @@
 //! 5. Heart rate from the clearer half of the segmented cycles, the autocorrelation as fallback
 //!    (`rhythm.rs`); beats, intervals and variability (`beats.rs`); murmur indicator from the
 //!    inner systole and diastole of each beat (`murmur.rs`); quality (`quality.rs`); plot
-//!    (`plot.rs`).
+//!    (`plot/`).
 //!
 //! # Output (JSON, [`Analysis`])
 //!
@@ -34,6 +34,18 @@
 //! `segmentation_bpm`, `autocorrelation_bpm`; `heart_rate.bpm` now comes from the segmentation
 //! when it covers the recording.
 //!
+//! The stage's one-line summary (`haul run`, `demo`) is [`summary_line`]: `72 bpm (HRV 35
+//! ms), 14 beats, S1/S2 labelled (confidence 0.92), murmur: none, quality 0.85 usable`, HRV
+//! being SDNN.
+//!
+//! # Plot (`plot.png`)
+//!
+//! The whole recording wrapped into rows of `plot_row_s` (10 s) on one time scale, at most
+//! `plot_max_rows` (12) rows, with a note in the image when a longer recording is cut; time
+//! in seconds, amplitude in arbitrary units (the band-passed signal over its 99.9th
+//! percentile); S1 red and S2 blue on every beat, or every heart sound grey when S1/S2 are
+//! uncertain; the heart rate in the title. Text in DejaVu Sans, embedded. See `plot/mod.rs`.
+//!
 //! `haul eval heart-sound` scores the stage on annotated recordings, by subgroup when patient
 //! metadata is present (`eval/`).
 
@@ -46,7 +58,6 @@ mod envelope;
 mod error;
 mod eval;
 mod filter;
-mod font;
 mod heart_rate;
 mod hsmm;
 mod hypotheses;
@@ -58,6 +69,7 @@ mod quality;
 mod resample;
 mod rhythm;
 mod segment;
+mod summary_line;
 pub mod synth;
 mod training;
 
@@ -72,10 +84,11 @@ pub use eval::{
 pub use labelling::{LabelStatus, Labelling};
 pub use murmur::{MurmurIndicator, MurmurKind};
 pub use params::Params;
-pub use plot::render_plot;
+pub use plot::{Layout as PlotLayout, render_plot};
 pub use quality::Quality;
 pub use resample::{Resampler, resample};
 pub use rhythm::{HeartRate, RateSource};
+pub use summary_line::{SummaryParts, summary_line};
 
 use haul_pipeline::prelude::*;
 
@@ -104,7 +117,7 @@ impl Stage for HeartSoundStage {
         let (analysis, plot) = haul_pipeline::blocking(move || {
             let analysis = analyze_file(&path, &params)?;
             let plot = match params.plot {
-                true => Some(render_plot(&analysis, params.plot_width, params.plot_height)?),
+                true => Some(render_plot(&analysis, &params)?),
                 false => None,
             };
             Ok::<_, HeartSoundError>((analysis, plot))
@@ -119,5 +132,11 @@ impl Stage for HeartSoundStage {
 
     fn sample(&self) -> Option<Sample> {
         Some(Sample::new("heart-72bpm.wav", crate::samples::heart_sound(72.0, 12.0)))
+    }
+
+    /// `72 bpm (HRV 35 ms), 14 beats, S1/S2 labelled (confidence 0.92), murmur: none,
+    /// quality 0.85 usable` (see [`summary_line`]).
+    fn summary(&self, output: &serde_json::Value) -> String {
+        summary_line(output)
     }
 }

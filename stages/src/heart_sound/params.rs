@@ -27,14 +27,17 @@ pub struct Params {
     /// between white noise (0.1-0.21 over 20 s) and the noisiest annotated CirCor recording
     /// (0.34); shorter recordings give noise higher chance peaks.
     pub min_quality: f32,
-    /// Render the PNG plot.
+    /// Render the PNG plot: the whole recording wrapped into rows of `plot_row_s` seconds.
     pub plot: bool,
-    /// Seconds of signal shown in the plot (from the start of the recording).
-    pub plot_seconds: f32,
+    /// Seconds of signal per row of the plot (every row has the same time scale).
+    pub plot_row_s: f32,
+    /// Most rows drawn: a recording longer than `plot_row_s * plot_max_rows` seconds is
+    /// plotted up to there, and the plot says so. 12 rows of 10 s show two minutes.
+    pub plot_max_rows: u32,
     /// Plot width in pixels.
     pub plot_width: u32,
-    /// Plot height in pixels.
-    pub plot_height: u32,
+    /// Height of one row in pixels; the plot's height grows with the rows.
+    pub plot_row_height: u32,
 }
 
 impl Default for Params {
@@ -49,9 +52,10 @@ impl Default for Params {
             block_s: 30.0,
             min_quality: 0.25,
             plot: true,
-            plot_seconds: 10.0,
+            plot_row_s: 10.0,
+            plot_max_rows: 12,
             plot_width: 1200,
-            plot_height: 500,
+            plot_row_height: 160,
         }
     }
 }
@@ -78,8 +82,14 @@ impl Params {
         if !(0.0..=1.0).contains(&self.min_quality) {
             return Err("min_quality must lie in 0..=1".into());
         }
-        if self.plot_seconds.is_nan() || self.plot_seconds <= 0.0 || self.plot_width < 200 || self.plot_height < 150 {
-            return Err("plot needs plot_seconds > 0 and at least 200x150 pixels".into());
+        if !(self.plot_row_s >= 1.0 && self.plot_row_s <= 600.0) {
+            return Err("plot_row_s must lie in 1..=600 seconds".into());
+        }
+        if !(1..=100).contains(&self.plot_max_rows) {
+            return Err("plot_max_rows must lie in 1..=100".into());
+        }
+        if !(400..=8000).contains(&self.plot_width) || !(80..=1000).contains(&self.plot_row_height) {
+            return Err("plot_width must lie in 400..=8000 and plot_row_height in 80..=1000 pixels".into());
         }
         Ok(())
     }
@@ -103,6 +113,16 @@ mod tests {
         assert!(serde_json::from_str::<Params>(r#"{"max_bmp": 220}"#).is_err());
         let p = Params {
             band_high_hz: 600.0,
+            ..Params::default()
+        };
+        assert!(p.validate().is_err());
+        let p = Params {
+            plot_row_s: f32::NAN,
+            ..Params::default()
+        };
+        assert!(p.validate().is_err());
+        let p = Params {
+            plot_max_rows: 0,
             ..Params::default()
         };
         assert!(p.validate().is_err());

@@ -15,6 +15,7 @@ mod record;
 mod scan;
 mod sink;
 mod summary;
+mod summary_line;
 mod text;
 pub mod write;
 mod zip;
@@ -23,6 +24,7 @@ pub use error::MdfError;
 pub use header::{FileHeader, HistoryEntry};
 pub use scan::{summarize, summarize_file};
 pub use summary::{ChannelSummary, GroupSummary, MdfSummary};
+pub use summary_line::summary_line;
 pub use text::SourceInfo;
 
 use haul_pipeline::prelude::*;
@@ -52,5 +54,10 @@ impl Stage for MdfStage {
 
     fn sample(&self) -> Option<Sample> {
         Some(Sample::new("machine.mf4", crate::samples::mdf(4, 2000)))
+    }
+
+    /// `MDF 4.10, 2 channel groups, 9 channels, 4000 records over 0–2 s, 2 CSV tables`.
+    fn summary(&self, output: &serde_json::Value) -> String {
+        summary_line(output)
     }
 }

@@ -80,4 +80,58 @@ impl Stage for PlateStage {
     fn sample(&self) -> Option<Sample> {
         Some(Sample::new("street-camera.jpg", crate::samples::plate_photo()))
     }
+
+    fn summary(&self, output: &serde_json::Value) -> String {
+        summary_line(output)
+    }
+}
+
+/// `1600x1200 jpeg: 3 plate candidates, best 212x52 at (610, 844) score 4.1, reads AB123CD (0.93)`.
+fn summary_line(o: &serde_json::Value) -> String {
+    use haul_pipeline::summary::number;
+    let photo = format!(
+        "{}x{} {}",
+        o["width"],
+        o["height"],
+        o["format"].as_str().unwrap_or("image")
+    );
+    let plates = o["plates"].as_array().map_or(&[][..], Vec::as_slice);
+    let Some(best) = plates.first() else {
+        return format!("{photo}: no plate found");
+    };
+    let read = match (
+        o["text"].as_str(),
+        o.pointer("/readings/0/confidence").and_then(|c| c.as_f64()),
+    ) {
+        (Some(text), Some(c)) => format!(", reads {text} ({})", number(c)),
+        _ => String::new(),
+    };
+    format!(
+        "{photo}: {} plate candidate{}, best {}x{} at ({}, {}) score {}{read}",
+        plates.len(),
+        if plates.len() == 1 { "" } else { "s" },
+        best["width"],
+        best["height"],
+        best["x"],
+        best["y"],
+        number(best["score"].as_f64().unwrap_or(f64::NAN)),
+    )
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use serde_json::json;
+
+    #[test]
+    fn the_summary_names_the_best_box_and_the_reading() {
+        let out = json!({"width": 1600, "height": 1200, "format": "jpeg",
+            "plates": [{"x": 610, "y": 844, "width": 212, "height": 52, "score": 4.1234}, {"x": 1, "y": 2, "width": 3, "height": 4, "score": 1.0}],
+            "text": "AB123CD", "readings": [{"text": "AB123CD", "confidence": 0.93333}]});
+        assert_eq!(
+            super::summary_line(&out),
+            "1600x1200 jpeg: 2 plate candidates, best 212x52 at (610, 844) score 4.12, reads AB123CD (0.933)"
+        );
+        let none = json!({"width": 640, "height": 480, "format": "png", "plates": []});
+        assert_eq!(super::summary_line(&none), "640x480 png: no plate found");
+    }
 }

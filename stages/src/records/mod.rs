@@ -7,6 +7,7 @@ mod layout;
 mod output;
 mod parse;
 mod sample;
+mod summary_line;
 mod value;
 
 pub use error::RecordsError;
@@ -14,6 +15,7 @@ pub use layout::{Crc32Mode, Endian, FieldSpec, FieldType, Magic, OnCrcMismatch, 
 pub use output::{FieldSummary, HeaderValue, RecordsSummary};
 pub use parse::{parse_file, parse_reader};
 pub use sample::sample_file;
+pub use summary_line::summary_line;
 
 use haul_pipeline::prelude::*;
 
@@ -47,6 +49,11 @@ impl Stage for RecordsStage {
 
     fn sample(&self) -> Option<Sample> {
         Some(Sample::new("sensor-log.rec", sample_file(&self.layout, 600)))
+    }
+
+    /// `600 records of 14 B, no CRC failures; t_ms 0–59900 ms, temperature 18–25.1 degC, …`.
+    fn summary(&self, output: &serde_json::Value) -> String {
+        summary_line(output)
     }
 }
 

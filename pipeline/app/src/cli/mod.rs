@@ -44,7 +44,7 @@ pub struct GlobalArgs {
 /// The commands every haul binary has.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run one stage on one local file and print its output.
+    /// Run one stage on one local file and print its summary (--json: the whole output).
     Run(RunArgs),
     /// Run the routed stages on S3 event files, or on a bucket listing (--backfill).
     Replay(ReplayArgs),

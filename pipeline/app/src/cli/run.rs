@@ -1,25 +1,37 @@
-//! `run STAGE FILE`: one stage on one local file.
+//! `run STAGE FILE`: one stage on one local file. People get the stage's summary line, the
+//! time it took and its artifacts; `--json` gives machines the whole outcome.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::Args;
 use serde_json::json;
 
 use super::{App, GlobalArgs};
-use haul_pipeline::{Artifact, ArtifactBody, BoxError, Object, invoke};
+use haul_pipeline::summary;
+use haul_pipeline::{Artifact, ArtifactBody, BoxError, DynStage, Object, Output, invoke};
 
 /// Arguments of `run`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  haul run checksum recording.wav\n  haul run plate car.jpg --out /tmp/plate --json"
+    after_help = "Prints the stage's one-line summary of its output, the time it took and its artifacts:
+
+  $ haul run checksum hello.txt
+  checksum  hello.txt  (0.2 ms)
+    5 B, text/plain, sha256 2cf24dba5fb0a30e…, ETag not an MD5
+
+Examples:
+  haul run heart-sound recording.wav --out plots/
+  haul run plate car.jpg --out /tmp/plate --json"
 )]
 pub struct RunArgs {
     /// The stage's name (see `config check` for the known ones).
     pub stage: String,
     /// The file to process.
     pub file: PathBuf,
-    /// Print the whole outcome as JSON (output, artifacts, timing) instead of the output alone.
+    /// Print the whole outcome as JSON (stage, file, duration_ms, the full output, artifacts)
+    /// instead of the summary.
     #[arg(long)]
     pub json: bool,
     /// Write the stage's artifacts (plots, crops, tables) into this folder.
@@ -70,19 +82,35 @@ pub(super) async fn execute(app: &App, global: &GlobalArgs, args: RunArgs) -> Re
             "output": output.data, "artifacts": artifacts });
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{}", serde_json::to_string_pretty(&output.data)?);
-        eprintln!("{}: {} done in {ms:.1} ms", args.stage, args.file.display());
-        for (i, a) in output.artifacts.iter().enumerate() {
-            match written.get(i) {
-                Some(path) => eprintln!("artifact {} -> {}", a.name, path.display()),
-                None => eprintln!("artifact {} ({}; use --out DIR to save it)", a.name, a.content_type),
-            }
-        }
+        print_summary(stage.as_ref(), &args, output, invocation.elapsed, &written).await;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-async fn save_artifact(artifact: &Artifact, dir: &std::path::Path) -> Result<PathBuf, BoxError> {
+/// The human output: what ran on what and how long it took, the stage's summary line, one
+/// line per artifact.
+async fn print_summary(stage: &dyn DynStage, args: &RunArgs, output: &Output, took: Duration, written: &[PathBuf]) {
+    println!("{}  {}  ({})", args.stage, args.file.display(), summary::duration(took));
+    println!("  {}", stage.summary(&output.data));
+    for (i, a) in output.artifacts.iter().enumerate() {
+        let size = artifact_size(a)
+            .await
+            .map_or_else(String::new, |n| format!(", {}", summary::bytes(n)));
+        match written.get(i) {
+            Some(path) => println!("  {} ({}{size}) saved to {}", a.name, a.content_type, path.display()),
+            None => println!("  {} ({}{size}) not saved: --out DIR saves it", a.name, a.content_type),
+        }
+    }
+}
+
+async fn artifact_size(artifact: &Artifact) -> Option<u64> {
+    match &artifact.body {
+        ArtifactBody::Bytes(b) => Some(b.len() as u64),
+        ArtifactBody::File(path) => tokio::fs::metadata(path).await.ok().map(|m| m.len()),
+    }
+}
+
+async fn save_artifact(artifact: &Artifact, dir: &Path) -> Result<PathBuf, BoxError> {
     if !haul_pipeline::result::valid_artifact_name(&artifact.name) {
         return Err(format!("stage produced an artifact with an unusable name {:?}", artifact.name).into());
     }
