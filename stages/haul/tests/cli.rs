@@ -81,6 +81,7 @@ fn run_json_prints_the_whole_outcome_as_before() {
             "md5": "5d41402abc4b2a76b9719d911017c592",
             "detected_content_type": "text/plain",
             "declared_content_type": "text/plain",
+            "declared_sha256": null,
             "etag_matches": null
         },
         "artifacts": []
