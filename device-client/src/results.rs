@@ -118,6 +118,7 @@ mod tests {
             output: None,
             output_truncated: false,
             error: None,
+            summary: None,
         }
     }
 

@@ -57,6 +57,10 @@ pub struct UploadOutcome {
     pub elapsed_ms: u64,
     /// Of which hashing the file took, in milliseconds.
     pub hash_ms: u64,
+    /// The stages the cloud routed the file to (each sends one result); empty when the
+    /// cloud did not say or the file was not sent again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stages: Vec<String>,
 }
 
 /// What a plan step asks the driving loop to do next.
@@ -84,6 +88,7 @@ pub(crate) struct Job<'a> {
     pub(crate) parts_skipped: u32,
     failures: u32,
     refreshes: u32,
+    stages: Vec<String>,
 }
 
 /// Uploads `path` (see the crate docs for the protocol).
@@ -129,6 +134,7 @@ pub(crate) async fn run(
         parts_skipped: 0,
         failures: 0,
         refreshes: 0,
+        stages: Vec::new(),
     };
     if job.state.completed {
         tracing::info!(file = %path.display(), key = ?job.state.key, "Already uploaded, not sent again.");
@@ -147,8 +153,10 @@ impl Job<'_> {
                     key,
                     expires_at,
                     upload,
+                    stages,
                     ..
                 }) => {
+                    self.stages = stages;
                     let expires = parse_expiry(&expires_at);
                     self.check_trusted(&upload)?;
                     match upload {
@@ -312,6 +320,7 @@ impl Job<'_> {
             already_uploaded,
             elapsed_ms: millis(self.started.elapsed()),
             hash_ms: self.hash_ms,
+            stages: self.stages.clone(),
         }
     }
 }

@@ -87,6 +87,11 @@ async fn twenty_uploads_of_mixed_types_each_get_every_result_once() {
     let mut expected_total = 0;
     for (path, stages) in files(&payload_dir) {
         let outcome = client.upload(&path, &options).await.expect("upload");
+        assert_eq!(
+            outcome.stages.len(),
+            stages,
+            "the cloud names the routed stages: {outcome:?}"
+        );
         let wait = ResultWait {
             first: Duration::from_secs(60),
             idle: Duration::from_secs(20),
@@ -96,6 +101,11 @@ async fn twenty_uploads_of_mixed_types_each_get_every_result_once() {
         assert_eq!(results.len(), stages, "{}: {results:?}", outcome.key);
         for r in results {
             assert_eq!(r.outcome, "succeeded", "{r:?}");
+            assert!(outcome.stages.contains(&r.stage), "{r:?} not in {:?}", outcome.stages);
+            assert!(
+                r.summary.as_deref().is_some_and(|s| !s.is_empty()),
+                "a summary line: {r:?}"
+            );
             *received.entry((r.key.clone(), r.stage.clone())).or_default() += 1;
         }
         expected_total += stages;

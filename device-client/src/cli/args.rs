@@ -81,7 +81,7 @@ pub struct Common {
     /// Print outcomes and results as JSON lines on stdout (logs stay on stderr).
     #[arg(long, global = true)]
     pub json: bool,
-    /// More logging (-v debug, -vv trace); RUST_LOG overrides.
+    /// More logging (-v debug, -vv trace; by default only warnings); RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -114,13 +114,15 @@ pub struct UploadArgs {
     /// Request id to use (one file only; 1-64 of A-Z a-z 0-9 _ -).
     #[arg(long, value_parser = parse_request_id)]
     pub request_id: Option<String>,
-    /// After each upload, print the processing results as they arrive.
+    /// After each upload, print the processing results as they arrive, until every stage
+    /// the cloud routed the file to has answered; exit 1 unless all succeeded.
     #[arg(long)]
     pub wait_result: bool,
     /// With --wait-result: maximum wait for the first result.
     #[arg(long, default_value = "120s", value_parser = parse_duration)]
     pub result_timeout: Duration,
-    /// With --wait-result: stop when no further result arrived for this long.
+    /// With --wait-result, when the cloud did not name the stages: stop when no further
+    /// result arrived for this long.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub result_idle: Duration,
     /// With --wait-result: stop as soon as this many results arrived.

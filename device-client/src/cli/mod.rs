@@ -47,7 +47,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
 
 fn init_tracing(verbose: u8) {
     let default = match verbose {
-        0 => "haul_device=info,warn",
+        // The outcome lines on stdout say what happened; log lines only for trouble.
+        0 => "haul_device=warn,off",
         1 => "haul_device=debug,info",
         _ => "trace",
     };

@@ -26,8 +26,8 @@ pub async fn run(common: &Common, args: &UploadArgs) -> Result<ExitCode> {
         match client.upload(file, &opts).await {
             Ok(outcome) => {
                 print_outcome(&outcome, common.json);
-                if args.wait_result {
-                    wait_results(&client, &outcome, args, common.json).await;
+                if args.wait_result && !wait_results(&client, &outcome, args, common.json).await {
+                    failed += 1;
                 }
             }
             Err(e) => {
@@ -42,7 +42,12 @@ pub async fn run(common: &Common, args: &UploadArgs) -> Result<ExitCode> {
     }
     client.disconnect().await;
     if failed > 0 {
-        eprintln!("error: {failed} of {} uploads failed", args.files.len());
+        let what = if args.wait_result {
+            "uploads failed or were not processed"
+        } else {
+            "uploads failed"
+        };
+        eprintln!("error: {failed} of {} {what}", args.files.len());
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -78,18 +83,41 @@ fn print_outcome(outcome: &UploadOutcome, json: bool) {
     );
 }
 
-async fn wait_results(client: &Client, outcome: &UploadOutcome, args: &UploadArgs, json: bool) {
+/// Waits for the results: until every stage the cloud named has answered (or
+/// `--result-timeout`), else by the idle rule. True when every result arrived and succeeded.
+async fn wait_results(client: &Client, outcome: &UploadOutcome, args: &UploadArgs, json: bool) -> bool {
+    let known = !outcome.stages.is_empty() && args.expect_results.is_none();
     let wait = ResultWait {
         first: args.result_timeout,
-        idle: args.result_idle,
-        expect: args.expect_results,
+        idle: if known { args.result_timeout } else { args.result_idle },
+        expect: args.expect_results.or(known.then_some(outcome.stages.len())),
     };
     let results = client
         .wait_results(&outcome.request_id, &wait, |r| print_result(r, json))
         .await;
-    if results.is_empty() {
-        tracing::warn!(request_id = %outcome.request_id, timeout = ?args.result_timeout, "No processing result arrived.");
+    let missing: Vec<&str> = outcome
+        .stages
+        .iter()
+        .filter(|s| !results.iter().any(|r| &r.stage == *s))
+        .map(String::as_str)
+        .collect();
+    if results.is_empty() && outcome.stages.is_empty() {
+        eprintln!(
+            "no processing result for {} within {}",
+            outcome.file_name,
+            humantime::format_duration(args.result_timeout)
+        );
+        return false;
     }
+    if !missing.is_empty() {
+        eprintln!(
+            "no result from {} for {} within {}",
+            missing.join(", "),
+            outcome.file_name,
+            humantime::format_duration(args.result_timeout)
+        );
+    }
+    missing.is_empty() && results.iter().all(|r| r.outcome == "succeeded")
 }
 
 fn print_result(result: &UploadResult, json: bool) {
@@ -100,13 +128,11 @@ fn print_result(result: &UploadResult, json: bool) {
         }
         return;
     }
-    let detail = match (&result.error, &result.output) {
-        (Some(error), _) => format!("error: {error}"),
-        (None, Some(output)) => format!("output: {output}"),
-        (None, None) => String::new(),
+    let detail = match (&result.error, &result.summary) {
+        (Some(error), _) => error.clone(),
+        (None, Some(summary)) => summary.clone(),
+        (None, None) => "(no summary; --json shows the output)".to_owned(),
     };
-    println!(
-        "result {} {}: {} {detail} (full result: {})",
-        result.stage, result.key, result.outcome, result.result_key
-    );
+    println!("  {:<12} {:<9} {detail}", result.stage, result.outcome);
+    println!("  {:<12} {:<9} full result: {}", "", "", result.result_key);
 }

@@ -186,6 +186,7 @@ async fn publish_results(shared: Arc<Shared>) {
                     output: Some(serde_json::json!({ "stage": stage })),
                     output_truncated: false,
                     error: None,
+                    summary: Some(format!("{stage} done")),
                 };
                 let topic = topic(device, TopicKind::Result);
                 shared
@@ -283,6 +284,7 @@ impl Shared {
             key,
             expires_at,
             upload,
+            stages: self.cfg.stages.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 
@@ -343,6 +345,7 @@ impl Shared {
             key,
             expires_at,
             upload,
+            stages: self.cfg.stages.iter().map(|s| (*s).to_owned()).collect(),
         }
     }
 

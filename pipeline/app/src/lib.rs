@@ -47,4 +47,4 @@ pub mod bench;
 pub mod cli;
 pub mod lambda;
 
-pub use cli::{App, Command, GlobalArgs, Table, block_on, init_tracing};
+pub use cli::{App, Command, GlobalArgs, Table, block_on, init_tracing, init_tracing_for};

@@ -128,6 +128,10 @@ pub enum UploadResponse {
         expires_at: String,
         /// How to upload.
         upload: UploadPlan,
+        /// The stages the file is routed to: each sends one result on
+        /// `haul/{device}/upload/result` (empty from a cloud that does not say).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        stages: Vec<String>,
     },
     /// Refused; `reason` is stable, `message` is for humans.
     Rejected {
@@ -298,6 +302,9 @@ pub struct UploadResult {
     /// The failure message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The stage's one line about its output, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
 }
 
 /// Whether a declared content type is usable: `type/subtype` (parameters allowed), at most

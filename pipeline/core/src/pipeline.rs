@@ -94,6 +94,8 @@ pub struct RecordOutcome {
     pub result_key: Option<String>,
     /// The failure message.
     pub message: Option<String>,
+    /// The stage's one line about its output (a result written now).
+    pub summary: Option<String>,
 }
 
 /// A built stage with its settings and concurrency limit.
@@ -393,6 +395,7 @@ impl Pipeline {
                 };
                 let mut o = self.outcome(event, Some(stage_name), status, elapsed, Some(result_key));
                 o.message = record.error.map(|e| e.message);
+                o.summary = record.summary;
                 o
             }
             Err(err) => {
@@ -435,6 +438,7 @@ impl Pipeline {
             duration,
             result_key,
             message: None,
+            summary: None,
         }
     }
 }

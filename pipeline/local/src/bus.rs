@@ -20,7 +20,7 @@ use haul_pipeline::delivery::{Backoff, deliver};
 use haul_pipeline::event::{EnvelopeError, ObjectEvent, notification_json, parse_str};
 use haul_pipeline::result::result_key;
 use haul_pipeline::store::StoreError;
-use haul_pipeline::{Pipeline, RecordOutcome};
+use haul_pipeline::Pipeline;
 
 use crate::attempts::Attempts;
 use crate::dlq::Dlq;
@@ -50,8 +50,8 @@ struct Delivery {
     attempt: u32,
 }
 
-/// Told about every finished delivery (tests, `haul demo` progress).
-pub type OutcomeListener = mpsc::UnboundedSender<RecordOutcome>;
+pub use crate::events::EventSender as OutcomeListener;
+use crate::events::{StackEvent, emit};
 
 struct Shared {
     pipeline: Arc<Pipeline>,
@@ -274,9 +274,7 @@ async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::Unbounde
     let delivered = deliver(&shared.pipeline, &delivery.body, delivery.attempt, Some(&stage)).await;
     let reason = delivered.retry_reason();
     for outcome in delivered.outcomes {
-        if let Some(listener) = &shared.listener {
-            let _ = listener.send(outcome);
-        }
+        emit(shared.listener.as_ref(), StackEvent::Finished(outcome));
     }
     if delivered.disposition.is_done() {
         shared.attempts.clear(&stage, &bucket, &key);
@@ -292,6 +290,16 @@ async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::Unbounde
     }
     let delay = shared.options.backoff.delay(delivery.attempt);
     tracing::info!(stage, key = %delivery.event.key, attempt = delivery.attempt, delay_ms = delay.as_millis() as u64, %error, "Delivery failed, retrying.");
+    emit(
+        shared.listener.as_ref(),
+        StackEvent::Retrying {
+            stage: stage.clone(),
+            key: delivery.event.key.clone(),
+            attempt: delivery.attempt,
+            delay,
+            error: error.clone(),
+        },
+    );
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
         let next = Delivery {
@@ -313,7 +321,19 @@ async fn dead_letter(shared: &Shared, stage: &str, delivery: &Delivery, error: &
         .await
     {
         Ok(path) => {
-            tracing::warn!(stage, %key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ.")
+            tracing::info!(stage, %key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ.");
+            let event = StackEvent::DeadLettered {
+                stage: stage.to_owned(),
+                key: key.clone(),
+                attempts: delivery.attempt,
+                error: error.to_owned(),
+            };
+            match shared.listener.as_ref() {
+                Some(_) => emit(shared.listener.as_ref(), event),
+                None => {
+                    tracing::warn!(stage, %key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ.")
+                }
+            }
         }
         Err(e) => tracing::error!(stage, %key, error = %e, "Event could not be written to the DLQ."),
     }

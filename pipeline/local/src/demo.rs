@@ -214,6 +214,7 @@ mod tests {
             output,
             output_truncated: false,
             error: error.map(str::to_owned),
+            summary: None,
         }
     }
 

@@ -14,7 +14,8 @@
 //!   uses).
 //! - [`broker`]: the embedded MQTT broker; [`mqtt`]: the cloud's MQTT connection.
 //! - [`responder`]: device requests answered by the presign function.
-//! - [`bus`] and [`dlq`]: the local topic, queues and dead-letter folder.
+//! - [`bus`] and [`dlq`]: the local topic, queues and dead-letter folder; [`events`]: what
+//!   `haul dev` prints as it happens.
 //! - [`data_folder`]: the data folder's lock, S3 secret and crash sweep.
 //! - [`stack`]: all of it started together ([`DevStack`]); [`demo`]: `demo`.
 
@@ -27,6 +28,7 @@ pub mod bus;
 pub mod data_folder;
 pub mod demo;
 pub mod dlq;
+pub mod events;
 pub mod mqtt;
 pub mod responder;
 pub mod s3;

@@ -16,6 +16,7 @@ use crate::broker::{BrokerTls, EmbeddedBroker};
 use crate::bus::{BusOptions, LocalBus, OutcomeListener};
 use crate::data_folder;
 use crate::dlq::Dlq;
+use crate::events::StackEvent;
 use crate::mqtt::{self, MqttPublisher, MqttResultSink};
 use crate::responder;
 use crate::s3::{S3Server, ServerOptions, Stats};
@@ -133,11 +134,17 @@ impl DevStack {
             Dlq::new(&options.data),
             Attempts::new(&options.data),
             options.bus.clone(),
-            listener,
+            listener.clone(),
         ));
-        let publisher = bus.clone();
+        let (publisher, stored) = (bus.clone(), listener.clone());
         tokio::spawn(async move {
             while let Some(notification) = notify_rx.recv().await {
+                if let (Some(tx), Ok(parsed)) = (&stored, haul_pipeline::event::parse_str(&notification)) {
+                    for e in parsed.events {
+                        let (bucket, key, size) = (e.bucket, e.key, e.size);
+                        let _ = tx.send(StackEvent::Stored { bucket, key, size });
+                    }
+                }
                 if let Err(e) = publisher.publish(&notification) {
                     tracing::error!(error = %e, "Notification not understood.");
                 }
@@ -149,7 +156,7 @@ impl DevStack {
             &options.access_key,
             &secret_key,
         ));
-        tokio::spawn(responder::run(presigner, client, incoming));
+        tokio::spawn(responder::run(presigner, client, incoming, listener));
         let recovered = bus
             .recover(&config.storage.bucket, &config.storage.incoming_prefix)
             .await?;

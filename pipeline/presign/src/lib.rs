@@ -159,11 +159,22 @@ impl Presigner {
         let (key, content_type) = validate::check_request(&self.config, &self.router, device, &req, now)?;
         let expiry = expiry_for(&self.config.presign, req.size);
         let expires_at = (now + chrono::Duration::from_std(expiry).unwrap_or_default()).to_rfc3339();
+        let stages = |key: &str| -> Vec<String> {
+            let routed = self.router.stages_for(key, Some(req.size), Some(&content_type));
+            routed.into_iter().map(str::to_owned).collect()
+        };
         if let Some(resume) = &req.resume {
             let upload = self
                 .resume(device, &req, &resume.key, &resume.upload_id, expiry)
                 .await?;
-            return Ok(accepted(&req.request_id, resume.key.clone(), expires_at, upload));
+            let routed = stages(&resume.key);
+            return Ok(accepted(
+                &req.request_id,
+                resume.key.clone(),
+                expires_at,
+                upload,
+                routed,
+            ));
         }
         let upload = if req.size >= self.config.presign.multipart_threshold.bytes() {
             validate::check_parts(req.size, req.parts.as_ref(), self.config.presign.part_size.bytes())?;
@@ -172,7 +183,8 @@ impl Presigner {
             self.single(&req, &key, &content_type, expiry).await?
         };
         tracing::info!(device, request_id = %req.request_id, %key, size = req.size, "Upload accepted.");
-        Ok(accepted(&req.request_id, key, expires_at, upload))
+        let routed = stages(&key);
+        Ok(accepted(&req.request_id, key, expires_at, upload, routed))
     }
 
     async fn single(
@@ -428,12 +440,19 @@ fn rejected(request_id: &str, r: Rejection) -> UploadResponse {
     }
 }
 
-fn accepted(request_id: &str, key: String, expires_at: String, upload: UploadPlan) -> UploadResponse {
+fn accepted(
+    request_id: &str,
+    key: String,
+    expires_at: String,
+    upload: UploadPlan,
+    stages: Vec<String>,
+) -> UploadResponse {
     UploadResponse::Accepted {
         request_id: request_id.to_owned(),
         key,
         expires_at,
         upload,
+        stages,
     }
 }
 

@@ -25,9 +25,14 @@ pub fn oracle_python() -> Result<Option<String>> {
         .output();
     let reason = match probe {
         Ok(out) if out.status.success() => return Ok(Some(python)),
+        // The traceback's last line names the cause (`ModuleNotFoundError: ...`).
         Ok(out) => format!(
             "{python} cannot import asammdf: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
+            String::from_utf8_lossy(&out.stderr)
+                .trim()
+                .lines()
+                .last()
+                .unwrap_or("no message")
         ),
         Err(e) => format!("{python} did not start: {e}"),
     };

@@ -117,7 +117,8 @@ pub async fn dev(app: &App, global: &GlobalArgs, args: DevArgs) -> Result<ExitCo
     } else {
         print_banner(&stack, &origin, a.tls.as_deref());
     }
-    tokio::spawn(print_events(events, a.json));
+    let prefix = stack.config.storage.incoming_prefix.clone();
+    tokio::spawn(print_events(events, a.json, prefix));
     tokio::signal::ctrl_c().await?;
     eprintln!(
         "haul dev: stopping ({} deliveries in flight are queued again at the next start)",
@@ -170,31 +171,22 @@ fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
     );
 }
 
-/// One line per finished stage run, as it happens.
-async fn print_events(mut events: tokio::sync::mpsc::UnboundedReceiver<haul_pipeline::RecordOutcome>, json: bool) {
+/// One line per event (uploads answered, objects stored, stage runs, retries, dead
+/// letters), as it happens; JSON objects with `--json`.
+async fn print_events(
+    mut events: tokio::sync::mpsc::UnboundedReceiver<haul_local::events::StackEvent>,
+    json: bool,
+    incoming_prefix: String,
+) {
     use std::io::Write;
-    while let Some(o) = events.recv().await {
-        let stage = o.stage.as_deref().unwrap_or("-");
+    while let Some(event) = events.recv().await {
         let line = if json {
-            serde_json::json!({
-                "event": "stage_finished",
-                "stage": stage,
-                "bucket": o.bucket,
-                "key": o.key,
-                "status": o.status.label(),
-                "duration_ms": o.duration.as_secs_f64() * 1e3,
-                "result": o.result_key,
-                "error": o.message,
-            })
-            .to_string()
+            event.to_json().to_string()
         } else {
-            let time = chrono::Local::now().format("%H:%M:%S%.3f");
-            let ms = o.duration.as_secs_f64() * 1e3;
-            let error = o.message.as_deref().map(|m| format!("  {m}")).unwrap_or_default();
             format!(
-                "{time}  {stage:<12} {:<9} {ms:>8.1} ms  {}{error}",
-                o.status.label(),
-                o.key
+                "{}  {}",
+                chrono::Local::now().format("%H:%M:%S%.3f"),
+                event.line(&incoming_prefix)
             )
         };
         // A closed stdout (a pipe whose reader left) must not stop the stack.

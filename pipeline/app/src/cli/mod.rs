@@ -36,7 +36,8 @@ pub struct GlobalArgs {
     /// Configuration file [default: ./haul.toml if present, else the built-in defaults].
     #[arg(long, global = true, env = "HAUL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// More log output on stderr (-v info, -vv debug). RUST_LOG overrides.
+    /// More log output on stderr (-v: every crate at info, -vv debug; by default only haul's
+    /// own warnings). RUST_LOG overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
@@ -185,7 +186,7 @@ impl App {
             Ok(g) => g,
             Err(e) => e.exit(),
         };
-        init_tracing(global.verbose);
+        init_tracing_for(global.verbose, &[&self.binary.package]);
         match parse_command::<X>(&matches) {
             Ok(Parsed::Shared(command)) => block_on(async move { self.execute(&global, *command).await }),
             Ok(Parsed::Extra(command)) => block_on(extra(command)),
@@ -259,11 +260,41 @@ pub fn block_on(fut: impl Future<Output = Result<ExitCode, BoxError>>) -> ExitCo
 /// Logs to stderr: warnings by default, `-v` info, `-vv` debug; `RUST_LOG` overrides.
 /// `HAUL_LOG_FORMAT=json` switches to JSON lines (Lambda, containers).
 pub fn init_tracing(verbose: u8) {
-    // rumqttd reports every closed client connection as an error: quiet unless -vv.
+    init_tracing_for(verbose, &[]);
+}
+
+/// haul's crates. At the default verbosity only their warnings (and those of the binary's
+/// own crates) are shown: a library's log lines, such as a decoder's probe errors, are not
+/// the user's concern; the failure they cause is reported by the stage.
+const OWN_CRATES: &[&str] = &[
+    "haul",
+    "haul_app",
+    "haul_aws",
+    "haul_contract",
+    "haul_deploy",
+    "haul_device",
+    "haul_local",
+    "haul_pipeline",
+    "haul_presign",
+    "haul_stages",
+];
+
+/// [`init_tracing`], also showing the warnings of `crates` (a user binary's own) by default.
+pub fn init_tracing_for(verbose: u8, crates: &[&str]) {
     let default = match verbose {
-        0 => "warn,rumqttd=off",
-        1 => "info,rumqttd=warn",
-        _ => "debug",
+        0 => {
+            let own = OWN_CRATES
+                .iter()
+                .chain(crates)
+                .map(|c| format!("{}=warn", c.replace('-', "_")));
+            std::iter::once("off".to_owned())
+                .chain(own)
+                .collect::<Vec<_>>()
+                .join(",")
+        }
+        // rumqttd reports every closed client connection as an error: quiet unless -vv.
+        1 => "info,rumqttd=warn".to_owned(),
+        _ => "debug".to_owned(),
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));

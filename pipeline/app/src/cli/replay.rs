@@ -122,7 +122,7 @@ fn print_report(report: &ReplayReport, as_json: bool) -> Result<(), BoxError> {
     if as_json {
         for o in &report.outcomes {
             let line = json!({ "bucket": o.bucket, "key": o.key, "stage": o.stage, "outcome": o.status.label(),
-                "duration_ms": o.duration.as_secs_f64() * 1000.0, "result_key": o.result_key, "message": o.message });
+                "duration_ms": o.duration.as_secs_f64() * 1000.0, "result_key": o.result_key, "message": o.message, "summary": o.summary });
             println!("{line}");
         }
         for s in &report.skipped {
@@ -140,7 +140,11 @@ fn print_report(report: &ReplayReport, as_json: bool) -> Result<(), BoxError> {
             o.stage.clone().unwrap_or_else(|| "-".into()),
             o.status.label(),
             format!("{:.1}", o.duration.as_secs_f64() * 1000.0),
-            o.message.clone().or_else(|| o.result_key.clone()).unwrap_or_default(),
+            o.message
+                .clone()
+                .or_else(|| o.summary.clone())
+                .or_else(|| o.result_key.clone())
+                .unwrap_or_default(),
         ]);
     }
     for s in &report.skipped {

@@ -75,6 +75,7 @@ pub fn upload_result(record: &ResultRecord, result_key: &str, request_id: &str) 
         output,
         output_truncated: truncated,
         error: record.error.as_ref().map(|e| e.message.clone()),
+        summary: record.summary.clone(),
     }
 }
 
@@ -117,6 +118,7 @@ mod tests {
             },
             outcome: Outcome::Succeeded,
             output: Some(output),
+            summary: None,
             error: None,
             artifacts: Vec::new(),
             timing: Timing {

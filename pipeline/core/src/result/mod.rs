@@ -54,6 +54,9 @@ pub struct ResultRecord {
     /// The stage's output (on success).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub output: Option<serde_json::Value>,
+    /// The stage's one line about the output, for people ([`Stage::summary`](crate::Stage::summary)).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
     /// What went wrong (on failure).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorInfo>,

@@ -183,6 +183,7 @@ fn record(
         },
         source,
         outcome,
+        summary: output.as_ref().map(|o| stage.summary(o)),
         output,
         error,
         artifacts,
