@@ -39,7 +39,7 @@ impl Publisher for IotPublisher {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_sdk_iotdataplane::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| crate::one_line_error(&e))
     }
 }
 

@@ -30,6 +30,10 @@ pub struct S3Store {
 impl S3Store {
     /// Loads the AWS configuration and builds a client.
     pub async fn connect(settings: &S3Settings) -> Self {
+        Self::from_config(&Self::load(settings).await)
+    }
+
+    async fn load(settings: &S3Settings) -> aws_config::SdkConfig {
         let mut loader = crate::config_loader();
         if let Some(endpoint) = &settings.endpoint {
             loader = loader.endpoint_url(endpoint);
@@ -37,8 +41,29 @@ impl S3Store {
         if let Some(region) = &settings.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
-        let shared = loader.load().await;
-        Self::from_config(&shared)
+        loader.load().await
+    }
+
+    /// [`connect`](Self::connect), then makes sure the default chain finds credentials: the
+    /// error says what to do instead of failing every request with an SDK dump.
+    pub async fn connect_checked(settings: &S3Settings) -> Result<Self, String> {
+        use aws_credential_types::provider::ProvideCredentials;
+        let shared = Self::load(settings).await;
+        let found = match shared.credentials_provider() {
+            Some(p) => match tokio::time::timeout(std::time::Duration::from_secs(10), p.provide_credentials()).await {
+                Ok(Ok(_)) => Ok(()),
+                Ok(Err(e)) => Err(crate::one_line_error(&e)),
+                Err(_) => Err("no answer within 10 s".to_owned()),
+            },
+            None => Err("no credentials provider".to_owned()),
+        };
+        match found {
+            Ok(()) => Ok(Self::from_config(&shared)),
+            Err(cause) => Err(format!(
+                "no AWS credentials for S3 ({cause}); set them (environment, ~/.aws, SSO, role), \
+                 or use --store DIR for a local folder or --endpoint URL for an S3-compatible endpoint"
+            )),
+        }
     }
 
     /// A store from an already loaded AWS configuration.
@@ -76,7 +101,7 @@ fn conditional<E, R>(
 ) -> Result<Option<String>, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus,
+    R: std::fmt::Debug + HttpStatus + 'static,
 {
     match sent {
         Ok(out) => Ok(Some(unquote(out.e_tag()).unwrap_or_default())),
@@ -88,7 +113,7 @@ where
 fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + HttpStatus,
+    R: std::fmt::Debug + HttpStatus + 'static,
 {
     let (retryable, status, code, message) = match &err {
         SdkError::ServiceError(service) => {
@@ -106,18 +131,10 @@ where
                 message,
             )
         }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => (
-            true,
-            0,
-            String::new(),
-            format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
-        ),
-        _ => (
-            false,
-            0,
-            String::new(),
-            format!("{}", aws_smithy_types::error::display::DisplayErrorContext(&err)),
-        ),
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            (true, 0, String::new(), crate::one_line_error(&err))
+        }
+        _ => (false, 0, String::new(), crate::one_line_error(&err)),
     };
     if status == 404 || matches!(code.as_str(), "NoSuchKey" | "NoSuchBucket" | "NotFound") {
         return StoreError::NotFound {

@@ -59,7 +59,7 @@ impl ResultSink for SnsResultSink {
             }
         }
         if let Err(e) = request.send().await {
-            tracing::warn!(topic = %self.topic_arn, error = %aws_sdk_sns::error::DisplayErrorContext(e), "Result not published to SNS.");
+            tracing::warn!(topic = %self.topic_arn, error = %crate::one_line_error(&e), "Result not published to SNS.");
         }
     }
 }

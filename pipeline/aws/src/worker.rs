@@ -126,7 +126,7 @@ async fn receive(sqs: &Client, options: &WorkerOptions, max: i32) -> Result<Vec<
         .map_err(|e| WorkerError {
             op: "ReceiveMessage",
             queue: options.queue_url.clone(),
-            message: aws_sdk_sqs::error::DisplayErrorContext(e).to_string(),
+            message: crate::one_line_error(&e),
         })?;
     Ok(out.messages.unwrap_or_default())
 }
@@ -160,7 +160,7 @@ async fn handle(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| crate::one_line_error(&e))
     } else {
         stats.retried.fetch_add(1, Ordering::Relaxed);
         let backoff = Backoff {
@@ -175,7 +175,7 @@ async fn handle(
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+            .map_err(|e| crate::one_line_error(&e))
     };
     if let Err(e) = result {
         tracing::warn!(error = %e, "Acknowledgement failed; the message will return.");
@@ -198,7 +198,7 @@ async fn heartbeat(sqs: Client, options: Arc<WorkerOptions>, receipt: String, st
                 stats.heartbeats.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!("Visibility extended.");
             }
-            Err(e) => tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(e), "Visibility not extended."),
+            Err(e) => tracing::warn!(error = %crate::one_line_error(&e), "Visibility not extended."),
         }
     }
 }

@@ -16,11 +16,11 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, mpsc};
 
+use haul_pipeline::Pipeline;
 use haul_pipeline::delivery::{Backoff, deliver};
 use haul_pipeline::event::{EnvelopeError, ObjectEvent, notification_json, parse_str};
 use haul_pipeline::result::result_key;
 use haul_pipeline::store::StoreError;
-use haul_pipeline::Pipeline;
 
 use crate::attempts::Attempts;
 use crate::dlq::Dlq;

@@ -95,7 +95,16 @@ impl DevStack {
         listener: Option<OutcomeListener>,
     ) -> Result<Self, BoxError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        tokio::fs::create_dir_all(&options.data).await?;
+        if options.data.exists() && !options.data.is_dir() {
+            return Err(format!(
+                "--data {}: not a folder (give a folder, new or existing)",
+                options.data.display()
+            )
+            .into());
+        }
+        tokio::fs::create_dir_all(&options.data)
+            .await
+            .map_err(|e| format!("--data {}: {e}", options.data.display()))?;
         let lock = data_folder::lock(&options.data)?;
         let swept = data_folder::sweep(&options.data, &lock)?;
         if swept > 0 {

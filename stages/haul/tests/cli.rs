@@ -215,3 +215,91 @@ async fn replay_backfill_finds_s3_through_aws_endpoint_url_and_the_default_crede
     );
     assert!(data.join("haul-data/results/checksum/incoming/d/x.bin.json").is_file());
 }
+
+/// The error a person sees: one line on stderr, naming the value.
+fn one_line_error(out: &Output) -> String {
+    assert!(!out.status.success(), "should fail: {}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+    stderr
+}
+
+#[test]
+fn run_on_a_folder_says_it_is_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("recordings")).unwrap();
+    let err = one_line_error(&haul(dir.path(), &["run", "heart-sound", "recordings"]));
+    assert!(err.contains("recordings is a folder"), "{err}");
+}
+
+#[test]
+fn dev_with_a_file_as_its_data_folder_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("notes.txt"), "x").unwrap();
+    let out = haul(
+        dir.path(),
+        &[
+            "dev",
+            "--data",
+            "notes.txt",
+            "--s3-addr",
+            "127.0.0.1:0",
+            "--mqtt-addr",
+            "127.0.0.1:0",
+        ],
+    );
+    let err = one_line_error(&out);
+    assert!(err.contains("--data notes.txt: not a folder"), "{err}");
+}
+
+#[test]
+fn config_check_refuses_what_deploy_template_refuses_and_warns_of_a_suffix_without_a_dot() {
+    let dir = tempfile::tempdir().unwrap();
+    let outside = "[[routes]]\nstage = \"checksum\"\nprefix = \"other/\"\n";
+    std::fs::write(dir.path().join("outside.toml"), outside).unwrap();
+    let check = one_line_error(&haul(dir.path(), &["config", "check", "outside.toml"]));
+    let deploy = one_line_error(&haul(dir.path(), &["--config", "outside.toml", "deploy", "template"]));
+    assert!(check.contains("outside storage.incoming_prefix"), "{check}");
+    assert!(deploy.contains("outside storage.incoming_prefix"), "{deploy}");
+    std::fs::write(
+        dir.path().join("nodot.toml"),
+        "[[routes]]\nstage = \"checksum\"\nsuffixes = [\"wav\"]\n",
+    )
+    .unwrap();
+    let out = haul(dir.path(), &["config", "check", "nodot.toml"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("suffix \"wav\" has no dot"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+#[test]
+fn replay_without_aws_credentials_says_what_to_do_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = notification_json(
+        &[ObjectEvent::synthesized(
+            "haul-data",
+            "incoming/dev-1/a.bin",
+            Some(1),
+            None,
+        )],
+        "us-east-1",
+    );
+    std::fs::write(dir.path().join("event.json"), event).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_haul"))
+        .args(["replay", "event.json"])
+        .current_dir(dir.path())
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let err = one_line_error(&out);
+    assert!(
+        err.contains("no AWS credentials") && err.contains("--store DIR"),
+        "{err}"
+    );
+    assert!(!err.contains("DispatchFailure") && !err.contains("SdkBody"), "{err}");
+}

@@ -43,7 +43,22 @@ pub(super) fn execute(app: &App, global: &GlobalArgs, cmd: ConfigCommand) -> Res
     for name in &names {
         app.registry().build(name, &config.stage_settings(name).options)?;
     }
+    // What `deploy template` refuses is refused here too (a config without routes is fine
+    // for `run` and `replay`).
+    match haul_deploy::plan::plan(&config) {
+        Ok(_) | Err(haul_deploy::plan::PlanError::NoStages) => {}
+        Err(e) => return Err(format!("{origin}: {e}").into()),
+    }
     println!("config: {origin} (valid)");
+    for (i, r) in router.routes().iter().enumerate() {
+        for suffix in r.suffixes.iter().filter(|s| !s.starts_with('.')) {
+            println!(
+                "warning: route {} ({}): suffix {suffix:?} has no dot, so it also matches names such as \"x{suffix}\"; write \".{suffix}\" if you mean the extension",
+                i + 1,
+                r.stage
+            );
+        }
+    }
     let s = &config.storage;
     println!(
         "storage: bucket {}, uploads under {}, results under {}{}",

@@ -71,7 +71,7 @@ pub(super) async fn execute(app: &App, global: &GlobalArgs, args: ReplayArgs) ->
                 endpoint: endpoint.clone(),
                 region: Some(config.storage.region.clone()),
             };
-            Arc::new(S3Store::connect(&settings).await)
+            Arc::new(S3Store::connect_checked(&settings).await?)
         }
     };
     if let Some(stage) = &args.stage

@@ -43,6 +43,13 @@ pub(super) async fn execute(app: &App, global: &GlobalArgs, args: RunArgs) -> Re
     let (config, _) = app.load_config(global)?;
     let settings = config.stage_settings(&args.stage);
     let stage = app.registry().build(&args.stage, &settings.options)?;
+    if args.file.is_dir() {
+        return Err(format!(
+            "{} is a folder: `run` takes one file (for every object in a store: haul replay --backfill --store DIR)",
+            args.file.display()
+        )
+        .into());
+    }
     let object = Object::from_file(&args.file).map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let invocation = invoke(stage.as_ref(), object, 1, settings.timeout).await;
     let ms = invocation.elapsed.as_secs_f64() * 1000.0;
