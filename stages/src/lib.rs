@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod checksum;
+mod font;
 pub mod heart_sound;
 pub mod mdf;
 pub mod plate;

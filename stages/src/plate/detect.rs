@@ -256,7 +256,23 @@ impl PlateDetector {
         let rects: Vec<Rect> = detection.plates.iter().map(|p| p.rect).collect();
         let mut out = Vec::new();
         if self.params.annotate {
-            out.push(draw::annotated(img, &rects)?);
+            let labelled: Vec<draw::Labelled> = detection
+                .plates
+                .iter()
+                .enumerate()
+                .map(|(i, p)| {
+                    let read = detection
+                        .readings
+                        .iter()
+                        .find(|r| r.rect == p.rect && !r.text.is_empty());
+                    let text = read.map(|r| format!(" {}", r.text)).unwrap_or_default();
+                    draw::Labelled {
+                        rect: p.rect,
+                        caption: format!("#{} {}{text}", i + 1, haul_pipeline::summary::number(p.score)),
+                    }
+                })
+                .collect();
+            out.push(draw::annotated(img, &labelled)?);
         }
         if self.params.crops {
             for (i, r) in rects.iter().enumerate() {

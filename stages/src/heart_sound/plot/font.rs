@@ -16,8 +16,7 @@ use plotters::style::{FontFamily, FontStyle, FontTransform, IntoFont, TextStyle}
 
 use crate::heart_sound::error::HeartSoundError;
 
-/// DejaVu Sans 2.37, Book.
-static DEJAVU_SANS: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+use crate::font::DEJAVU_SANS;
 /// The name the font is registered under in plotters' (process-wide) font table.
 const FAMILY: &str = "haul-dejavu-sans";
 
@@ -40,7 +39,7 @@ pub enum Align {
 fn font() -> Result<&'static FontRef<'static>, HeartSoundError> {
     static FONT: OnceLock<Result<FontRef<'static>, String>> = OnceLock::new();
     FONT.get_or_init(|| {
-        let font = FontRef::try_from_slice(DEJAVU_SANS).map_err(|e| format!("embedded font: {e}"))?;
+        let font = crate::font::dejavu_sans()?.clone();
         plotters::style::register_font(FAMILY, FontStyle::Normal, DEJAVU_SANS)
             .map_err(|_| "plotters cannot register the embedded font".to_owned())?;
         Ok(font)
