@@ -303,3 +303,28 @@ fn replay_without_aws_credentials_says_what_to_do_in_one_line() {
     );
     assert!(!err.contains("DispatchFailure") && !err.contains("SdkBody"), "{err}");
 }
+
+#[test]
+fn each_generated_event_replays_the_object_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data/haul-data/incoming/dev-1");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("a b+c.txt"), "hello").unwrap();
+    for (i, envelope) in ["s3", "sns", "sqs", "eventbridge"].iter().enumerate() {
+        let out = haul(
+            dir.path(),
+            &["event", envelope, "--key", "incoming/dev-1/a b+c.txt", "--size", "5B"],
+        );
+        assert!(out.status.success(), "{envelope}: {}", text(&out.stderr));
+        let file = format!("{envelope}.json");
+        std::fs::write(dir.path().join(&file), &out.stdout).unwrap();
+        let replayed = haul(dir.path(), &["replay", "--store", "data", &file, "--json"]);
+        assert!(replayed.status.success(), "{envelope}: {}", text(&replayed.stderr));
+        let line: serde_json::Value = serde_json::from_slice(&replayed.stdout).unwrap();
+        assert_eq!(line["key"], "incoming/dev-1/a b+c.txt", "{envelope}");
+        let expected = if i == 0 { "ok" } else { "duplicate" };
+        assert_eq!(line["outcome"], expected, "{envelope}: {line}");
+    }
+    let bad = haul(dir.path(), &["event", "s3", "--key", ""]);
+    assert!(text(&bad.stderr).contains("--key is empty"), "{}", text(&bad.stderr));
+}

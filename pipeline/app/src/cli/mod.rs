@@ -7,6 +7,7 @@ mod bench;
 mod config_check;
 mod deploy;
 mod dev;
+mod event;
 mod replay;
 mod run;
 mod table;
@@ -25,6 +26,7 @@ pub use bench::BenchCommand;
 pub use config_check::ConfigCommand;
 pub use deploy::DeployCommand;
 pub use dev::{DemoArgs, DevArgs};
+pub use event::EventArgs;
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use table::Table;
@@ -62,6 +64,9 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Print an S3 event in the envelope AWS delivers (s3, sns, sqs, eventbridge), for
+    /// `haul replay`.
+    Event(EventArgs),
     /// Benchmarks: upload vs curl and memory, presign round trips, load and crash, Lambda cold start.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -204,6 +209,7 @@ impl App {
             Command::Demo(args) => dev::demo(self, global, args).await,
             Command::Deploy(cmd) => deploy::execute(self, global, cmd).await,
             Command::Config(cmd) => config_check::execute(self, global, cmd),
+            Command::Event(args) => event::execute(self, global, args),
             Command::Bench(cmd) => bench::execute(self, global, cmd).await,
         }
     }

@@ -32,6 +32,7 @@
 
 mod envelope;
 mod eventbridge;
+pub mod generate;
 mod key;
 mod s3;
 
