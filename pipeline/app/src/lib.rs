@@ -14,7 +14,9 @@
 //! | `demo` | the local stack on free ports, a simulated device uploading each stage's sample |
 //! | `deploy template` / `deploy local` | the SAM template of this binary; the same resources on an emulator |
 //! | `config check` / `config defaults` | the configuration |
-//! | `bench` | upload, presign and cold-start measurements |
+//! | `event s3\|sns\|sqs\|eventbridge` | an S3 event in the envelope AWS delivers, for `replay` |
+//! | `new stage NAME` | a stage crate of your own, ready to build and test ([`scaffold`]) |
+//! | `bench` | upload, presign, load and crash, cold-start measurements |
 //!
 //! When AWS Lambda starts the binary (`AWS_LAMBDA_RUNTIME_API` set, no arguments), it
 //! serves the Runtime API instead: the function's `Handler` (`_HANDLER`) names a stage
@@ -46,5 +48,6 @@
 pub mod bench;
 pub mod cli;
 pub mod lambda;
+pub mod scaffold;
 
 pub use cli::{App, Command, GlobalArgs, Table, block_on, init_tracing, init_tracing_for};

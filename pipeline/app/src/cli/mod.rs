@@ -8,6 +8,7 @@ mod config_check;
 mod deploy;
 mod dev;
 mod event;
+mod new;
 mod replay;
 mod run;
 mod table;
@@ -27,6 +28,7 @@ pub use config_check::ConfigCommand;
 pub use deploy::DeployCommand;
 pub use dev::{DemoArgs, DevArgs};
 pub use event::EventArgs;
+pub use new::NewCommand;
 pub use replay::ReplayArgs;
 pub use run::RunArgs;
 pub use table::Table;
@@ -67,6 +69,9 @@ pub enum Command {
     /// Print an S3 event in the envelope AWS delivers (s3, sns, sqs, eventbridge), for
     /// `haul replay`.
     Event(EventArgs),
+    /// Write a new stage crate of your own (`haul new stage NAME`).
+    #[command(subcommand)]
+    New(NewCommand),
     /// Benchmarks: upload vs curl and memory, presign round trips, load and crash, Lambda cold start.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -210,6 +215,7 @@ impl App {
             Command::Deploy(cmd) => deploy::execute(self, global, cmd).await,
             Command::Config(cmd) => config_check::execute(self, global, cmd),
             Command::Event(args) => event::execute(self, global, args),
+            Command::New(cmd) => new::execute(cmd),
             Command::Bench(cmd) => bench::execute(self, global, cmd).await,
         }
     }
