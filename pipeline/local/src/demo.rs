@@ -67,6 +67,7 @@ pub async fn run(
     );
     let client = Client::connect(ConnectOptions::new(&stack.mqtt_url, DEMO_DEVICE)?).await?;
     let mut options = UploadOptions::new(temp.path().join("state"));
+    options.s3 = haul_device::TrustedS3::endpoint(&stack.s3.url)?;
     options.progress = ProgressMode::Off;
     let mut failures = 0;
     for file in &files {

@@ -328,3 +328,17 @@ fn each_generated_event_replays_the_object_it_names() {
     let bad = haul(dir.path(), &["event", "s3", "--key", ""]);
     assert!(text(&bad.stderr).contains("--key is empty"), "{}", text(&bad.stderr));
 }
+
+#[test]
+fn demo_uploads_each_stage_sample_and_prints_every_result() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = haul(dir.path(), &["demo", "--keep", "kept"]);
+    let stdout = text(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", text(&out.stderr));
+    for stage in ["checksum", "heart-sound", "plate", "mdf", "records"] {
+        assert!(stdout.contains(stage), "{stage} missing: {stdout}");
+    }
+    assert!(!stdout.contains("failed"), "{stdout}");
+    let secret = dir.path().join("kept/.haul/dev-secret");
+    assert!(secret.is_file(), "the data folder keeps its own S3 secret");
+}
