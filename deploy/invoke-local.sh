@@ -42,7 +42,7 @@ s3_port="$(free_port)"
 invoke_port="$(free_port)"
 data="$work/data"
 secret="invoke-local-$RANDOM$RANDOM"
-"$HAUL" dev --data "$data" --secret-key "$secret" --s3-addr "127.0.0.1:$s3_port" --mqtt-addr 127.0.0.1:0 >"$work/dev.log" 2>&1 &
+"$HAUL" dev --data "$data" --secret-key "$secret" --no-console --s3-addr "127.0.0.1:$s3_port" --mqtt-addr 127.0.0.1:0 >"$work/dev.log" 2>&1 &
 pids+=($!)
 wait_port "$s3_port" 60 || { cat "$work/dev.log" >&2; exit 1; }
 
@@ -53,14 +53,17 @@ mkdir -p "$dir"
 printf 'hello lambda' >"$dir/hello lambda.bin"
 
 echo "cargo lambda watch: haul, handler checksum, S3 at 127.0.0.1:$s3_port"
+# `-p`/`--bin` pick what cargo builds; anything after `--` would be the binary's arguments,
+# and the binary serves the Runtime API only when started without any (as Lambda starts it).
 cargo lambda watch --quiet --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --env-var "_HANDLER=checksum,AWS_ENDPOINT_URL=http://127.0.0.1:$s3_port,AWS_REGION=us-east-1" \
   --env-var "AWS_ACCESS_KEY_ID=haul-dev,AWS_SECRET_ACCESS_KEY=$secret,HAUL_CONFIG=$PWD/stages/haul/haul.toml" \
-  -- -p haul --bin haul >"$work/watch.log" 2>&1 &
+  -p haul --bin haul >"$work/watch.log" 2>&1 &
 pids+=($!)
 wait_port "$invoke_port" 600 || { cat "$work/watch.log" >&2; exit 1; }
 
-answer="$(cargo lambda invoke haul --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
+# The first invocation builds the binary; a function that never answers must not hang CI.
+answer="$(timeout 900 cargo lambda invoke haul --invoke-address 127.0.0.1 --invoke-port "$invoke_port" \
   --data-file deploy/events/sqs-batch.json --output-format json)" || { cat "$work/watch.log" >&2; exit 1; }
 echo "answer: $answer"
 expected='{"batchItemFailures":[{"itemIdentifier":"9d2d6b1e-0002-4c3b-9a55-000000000002"}]}'

@@ -71,11 +71,20 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                     "AwsIotSqlVersion": "2016-03-23",
                     "RuleDisabled": false,
                     "Sql": PRESIGN_RULE_SQL,
-                    "Actions": [{ "Lambda": { "FunctionArn": { "Fn::GetAtt": ["PresignFunction", "Arn"] } } }]
+                    "Actions": [{ "Lambda": { "FunctionArn": { "Fn::GetAtt": ["PresignFunction", "Arn"] } } }],
+                    // A request the rule could not hand to the function (throttled, failed
+                    // invocation) is kept, not lost: IoT Core sends the original message,
+                    // its topic and the failure to this queue (deploy/README.md: redrive).
+                    "ErrorAction": { "Sqs": {
+                        "QueueUrl": { "Ref": "PresignRuleErrors" },
+                        "RoleArn": { "Fn::GetAtt": ["PresignRuleErrorRole", "Arn"] },
+                        "UseBase64": false
+                    }}
                 }
             }
         }),
     );
+    add_rule_errors(resources);
     resources.insert(
         "PresignRulePermission".into(),
         json!({
@@ -90,6 +99,72 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
         }),
     );
     resources.insert("DevicePolicy".into(), device_policy());
+}
+
+/// The queue the presign rule's error action writes to, the role IoT Core assumes for it
+/// (send to that queue only), and an alarm when anything is in it.
+fn add_rule_errors(resources: &mut Map<String, Value>) {
+    resources.insert(
+        "PresignRuleErrors".into(),
+        json!({
+            "Type": "AWS::SQS::Queue",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "QueueName": { "Fn::Sub": "${NamePrefix}-presign-rule-errors" },
+                "MessageRetentionPeriod": crate::plan::DLQ_RETENTION_S,
+                "SqsManagedSseEnabled": true
+            }
+        }),
+    );
+    resources.insert(
+        "PresignRuleErrorRole".into(),
+        json!({
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [{
+                        "Effect": "Allow",
+                        "Principal": { "Service": "iot.amazonaws.com" },
+                        "Action": "sts:AssumeRole",
+                        "Condition": { "StringEquals": { "aws:SourceAccount": { "Ref": "AWS::AccountId" } } }
+                    }]
+                },
+                "Policies": [{
+                    "PolicyName": "SendRuleErrors",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{
+                            "Effect": "Allow",
+                            "Action": "sqs:SendMessage",
+                            "Resource": { "Fn::GetAtt": ["PresignRuleErrors", "Arn"] }
+                        }]
+                    }
+                }]
+            }
+        }),
+    );
+    resources.insert(
+        "PresignRuleErrorsAlarm".into(),
+        json!({
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmName": { "Fn::Sub": "${NamePrefix}-presign-rule-errors" },
+                "AlarmDescription": "Device requests the IoT rule could not hand to the presign function wait in the rule's error queue (deploy/README.md: redrive).",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": ["PresignRuleErrors", "QueueName"] } }],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] }
+            }
+        }),
+    );
 }
 
 fn device_policy() -> Value {

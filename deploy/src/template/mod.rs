@@ -304,6 +304,28 @@ mod tests {
     }
 
     #[test]
+    fn a_request_the_presign_rule_cannot_deliver_goes_to_an_alarmed_queue() {
+        let t = template("[[routes]]\nstage = \"a\"\n");
+        let r = &t.value["Resources"];
+        let error = &r["PresignRule"]["Properties"]["TopicRulePayload"]["ErrorAction"]["Sqs"];
+        assert_eq!(error["QueueUrl"]["Ref"], "PresignRuleErrors");
+        assert_eq!(error["RoleArn"]["Fn::GetAtt"][0], "PresignRuleErrorRole");
+        let statements = &r["PresignRuleErrorRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"];
+        assert_eq!(
+            statements.as_array().map(Vec::len),
+            Some(1),
+            "one permission: {statements}"
+        );
+        assert_eq!(statements[0]["Action"], "sqs:SendMessage");
+        assert_eq!(statements[0]["Resource"]["Fn::GetAtt"][0], "PresignRuleErrors");
+        let trust = &r["PresignRuleErrorRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+        assert_eq!(trust["Principal"]["Service"], "iot.amazonaws.com");
+        let alarm = &r["PresignRuleErrorsAlarm"]["Properties"];
+        assert_eq!(alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0], "PresignRuleErrors");
+        assert_eq!(alarm["Threshold"], 0);
+    }
+
+    #[test]
     fn expiry_is_written_in_its_largest_whole_unit() {
         use std::time::Duration;
         assert_eq!(duration_text(Duration::from_secs(900)), "15m");

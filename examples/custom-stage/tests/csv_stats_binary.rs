@@ -31,6 +31,8 @@ fn start_dev(data: &std::path::Path) -> (Running, String, String) {
             "127.0.0.1:0",
             "--mqtt-addr",
             "127.0.0.1:0",
+            "--console-addr",
+            "127.0.0.1:0",
             "--data",
         ])
         .arg(data)

@@ -112,6 +112,18 @@ impl LocalBus {
         Ok(queued)
     }
 
+    /// Delivers `notification` again to `stage` alone (a dead letter replayed from the
+    /// console); its delivery count starts afresh. Returns the deliveries queued.
+    pub fn redeliver(&self, stage: &str, notification: &str) -> Result<usize, EnvelopeError> {
+        let parsed = parse_str(notification)?;
+        let mut queued = 0;
+        for event in parsed.events {
+            self.shared.attempts.clear(stage, &event.bucket, &event.key);
+            queued += self.enqueue(&event, |s| s == stage);
+        }
+        Ok(queued)
+    }
+
     fn enqueue(&self, event: &ObjectEvent, keep: impl Fn(&str) -> bool) -> usize {
         let router = self.shared.pipeline.router();
         let mut queued = 0;

@@ -17,6 +17,7 @@
 //! - [`bus`] and [`dlq`]: the local topic, queues and dead-letter folder; [`events`]: what
 //!   `haul dev` prints as it happens.
 //! - [`data_folder`]: the data folder's lock, S3 secret and crash sweep.
+//! - [`console`]: the web page `haul dev` serves (devices, uploads, results, dead letters).
 //! - [`stack`]: all of it started together ([`DevStack`]); [`demo`]: `demo`.
 
 #![forbid(unsafe_code)]
@@ -25,6 +26,7 @@
 pub mod attempts;
 pub mod broker;
 pub mod bus;
+pub mod console;
 pub mod data_folder;
 pub mod demo;
 pub mod dlq;

@@ -14,6 +14,7 @@ use haul_presign::Presigner;
 use crate::attempts::Attempts;
 use crate::broker::{BrokerTls, EmbeddedBroker};
 use crate::bus::{BusOptions, LocalBus, OutcomeListener};
+use crate::console::{Console, ConsoleContext};
 use crate::data_folder;
 use crate::dlq::Dlq;
 use crate::events::StackEvent;
@@ -47,6 +48,8 @@ pub struct DevOptions {
     pub secret_key: Option<String>,
     /// Retry timing of the local queues.
     pub bus: BusOptions,
+    /// Serve the console on this (loopback) address; `None`: no console.
+    pub console: Option<SocketAddr>,
 }
 
 impl DevOptions {
@@ -62,6 +65,7 @@ impl DevOptions {
             access_key: DEV_ACCESS_KEY.to_owned(),
             secret_key: None,
             bus: BusOptions::default(),
+            console: None,
         }
     }
 }
@@ -83,6 +87,8 @@ pub struct DevStack {
     pub options: DevOptions,
     /// The S3 secret devices and tools sign with.
     pub secret_key: String,
+    /// The console, when one was asked for.
+    pub console: Option<Arc<Console>>,
     _lock: data_folder::DataFolderLock,
 }
 
@@ -115,6 +121,10 @@ impl DevStack {
             None => data_folder::secret(&options.data)?,
         };
         let config = Arc::new(config);
+        // Every part of the stack reports to one channel; a task hands each event to the
+        // console and to the caller's listener.
+        let (events_tx, mut events_rx) = tokio::sync::mpsc::unbounded_channel::<StackEvent>();
+        let events = Some(events_tx);
         let (notify_tx, mut notify_rx) = tokio::sync::mpsc::unbounded_channel();
         let s3 = S3Server::start(
             ServerOptions {
@@ -143,9 +153,9 @@ impl DevStack {
             Dlq::new(&options.data),
             Attempts::new(&options.data),
             options.bus.clone(),
-            listener.clone(),
+            events.clone(),
         ));
-        let (publisher, stored) = (bus.clone(), listener.clone());
+        let (publisher, stored) = (bus.clone(), events.clone());
         tokio::spawn(async move {
             while let Some(notification) = notify_rx.recv().await {
                 if let (Some(tx), Ok(parsed)) = (&stored, haul_pipeline::event::parse_str(&notification)) {
@@ -165,7 +175,35 @@ impl DevStack {
             &options.access_key,
             &secret_key,
         ));
-        tokio::spawn(responder::run(presigner, client, incoming, listener));
+        tokio::spawn(responder::run(presigner, client, incoming, events));
+        let console = match options.console {
+            Some(bind) => {
+                let context = ConsoleContext {
+                    data: options.data.clone(),
+                    config: config.clone(),
+                    s3_stats: s3.shared_stats(),
+                    bus: bus.clone(),
+                    endpoints: vec![
+                        ("S3".to_owned(), s3.url.clone()),
+                        ("MQTT".to_owned(), mqtt_url.clone()),
+                        ("data".to_owned(), options.data.display().to_string()),
+                    ],
+                };
+                Some(Arc::new(Console::start(bind, context).await?))
+            }
+            None => None,
+        };
+        let fan_out = console.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events_rx.recv().await {
+                if let Some(console) = &fan_out {
+                    console.observe(&event);
+                }
+                if let Some(listener) = &listener {
+                    let _ = listener.send(event);
+                }
+            }
+        });
         let recovered = bus
             .recover(&config.storage.bucket, &config.storage.incoming_prefix)
             .await?;
@@ -180,6 +218,7 @@ impl DevStack {
             bus,
             options,
             secret_key,
+            console,
             _lock: lock,
         })
     }

@@ -342,3 +342,23 @@ fn demo_uploads_each_stage_sample_and_prints_every_result() {
     let secret = dir.path().join("kept/.haul/dev-secret");
     assert!(secret.is_file(), "the data folder keeps its own S3 secret");
 }
+
+#[test]
+fn a_decoder_failure_is_one_line_without_library_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    // Not audio: symphonia's probe scans to the end and logs an error of its own, which
+    // is not the user's concern; the stage's failure is.
+    let junk: Vec<u8> = (0..20_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(dir.path().join("junk.mp3"), junk).unwrap();
+    let out = haul(dir.path(), &["run", "heart-sound", "junk.mp3"]);
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains("symphonia"),
+        "library logs stay quiet without -v: {stderr}"
+    );
+    assert!(!out.status.success());
+    let all = format!("{}{stderr}", text(&out.stdout));
+    assert!(all.contains("junk.mp3"), "the failure names the file: {all}");
+}

@@ -187,7 +187,7 @@ impl DevProcess {
         if let Some(config) = &self.config_file {
             cmd.arg("--config").arg(config);
         }
-        cmd.args(["dev", "--json", "--secret-key", &self.secret])
+        cmd.args(["dev", "--json", "--no-console", "--secret-key", &self.secret])
             .arg("--data")
             .arg(&self.data)
             .args(["--s3-addr", &format!("127.0.0.1:{}", self.s3_port)])

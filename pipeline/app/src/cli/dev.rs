@@ -17,6 +17,7 @@ use super::{App, GlobalArgs};
     after_help = "Examples:
   haul dev                                   # S3 on 127.0.0.1:9000, MQTT on 127.0.0.1:1883, data in ./haul-data
   haul dev --json                            # events as JSON lines, for scripts
+  haul dev --console-addr 127.0.0.1:8080     # the console elsewhere (loopback only); --no-console
   cat haul-data/.haul/dev-secret             # the S3 secret: random per data folder
   haul dev certs --device dev-1 --out certs  # a dev CA, broker and device certificates
   haul dev --tls certs                       # the broker speaks TLS and requires device certificates
@@ -52,6 +53,13 @@ pub struct DevRunArgs {
     /// S3 access key devices and tools sign with.
     #[arg(long, env = "HAUL_DEV_ACCESS_KEY", default_value = DEV_ACCESS_KEY)]
     pub access_key: String,
+    /// Serve the console (a web page: devices, uploads, results, dead letters) here;
+    /// loopback only.
+    #[arg(long, default_value = "127.0.0.1:9080", value_name = "ADDR")]
+    pub console_addr: SocketAddr,
+    /// No console.
+    #[arg(long)]
+    pub no_console: bool,
     /// Print one JSON object per event (stage finished, with status and duration) instead
     /// of a line for people.
     #[arg(long)]
@@ -105,6 +113,7 @@ pub async fn dev(app: &App, global: &GlobalArgs, args: DevArgs) -> Result<ExitCo
         tls_dir: a.tls.clone(),
         access_key: a.access_key,
         secret_key: a.secret_key,
+        console: (!a.no_console).then_some(a.console_addr),
         ..DevOptions::new(&a.data)
     };
     let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();
@@ -112,7 +121,12 @@ pub async fn dev(app: &App, global: &GlobalArgs, args: DevArgs) -> Result<ExitCo
     if a.json {
         println!(
             "{}",
-            serde_json::json!({ "event": "started", "s3": stack.s3.url, "mqtt": stack.mqtt_url })
+            serde_json::json!({
+                "event": "started",
+                "s3": stack.s3.url,
+                "mqtt": stack.mqtt_url,
+                "console": stack.console.as_ref().map(|c| c.url.clone()),
+            })
         );
     } else {
         print_banner(&stack, &origin, a.tls.as_deref());
@@ -147,6 +161,12 @@ fn print_banner(stack: &DevStack, origin: &str, tls: Option<&std::path::Path>) {
         }
     };
     println!("  MQTT broker  {}{broker}", stack.mqtt_url);
+    if let Some(console) = &stack.console {
+        println!(
+            "  console      {}  (open it in a browser: devices, uploads, results, dead letters)",
+            console.url
+        );
+    }
     println!(
         "  data         {}  (objects; {} results; .haul/dlq dead letters)",
         o.data.display(),

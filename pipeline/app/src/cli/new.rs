@@ -14,7 +14,7 @@ pub enum NewCommand {
     /// A stage crate: the stage with options and tests (src/lib.rs), a binary with every
     /// haul command (src/main.rs), a haul.toml route and a README.
     #[command(after_help = "Example:
-  haul new stage door-events && cd door-events && cargo test --lib && cargo run -- run door-events README.md")]
+  haul new stage door-events && cd door-events && cargo test --lib --no-default-features && cargo run -- run door-events README.md")]
     Stage {
         /// The stage's name (also the crate's and the binary's): a-z, 0-9 and -.
         name: String,
@@ -55,7 +55,7 @@ pub(super) fn execute(cmd: NewCommand) -> Result<ExitCode, BoxError> {
         println!("  {}", dir.join(path).display());
     }
     println!(
-        "\nNext:\n  cd {}\n  cargo test --lib\n  cargo run -- run {name} README.md",
+        "\nNext:\n  cd {}\n  cargo test --lib --no-default-features   # the stage alone\n  cargo run -- run {name} README.md",
         dir.display()
     );
     Ok(ExitCode::SUCCESS)

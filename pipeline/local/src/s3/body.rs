@@ -70,6 +70,7 @@ pub async fn receive(
     dest: &Path,
     declared: &Declared,
     expected_len: Option<i64>,
+    mut progress: impl FnMut(u64),
 ) -> S3Result<Received> {
     let mut file = tokio::fs::File::create(dest).await.map_err(internal)?;
     let mut md5 = Md5::new();
@@ -82,6 +83,7 @@ pub async fn receive(
         hasher.update(&chunk);
         file.write_all(&chunk).await.map_err(internal)?;
         size += chunk.len() as u64;
+        progress(chunk.len() as u64);
     }
     file.flush().await.map_err(internal)?;
     file.sync_all().await.map_err(internal)?;

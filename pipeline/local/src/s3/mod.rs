@@ -44,6 +44,28 @@ pub struct Stats {
     /// Requests refused with an error (bad checksum, missing object, ...), after
     /// authentication passed.
     pub errors: AtomicU64,
+    /// Bytes received so far per key whose upload is in progress (the console's progress
+    /// bars); a key leaves when its PUT ends or its multipart upload completes or aborts.
+    receiving: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// Counts `n` more bytes received for `key`.
+    pub(crate) fn received(&self, key: &str, n: u64) {
+        let mut map = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
+        *map.entry(key.to_owned()).or_default() += n;
+    }
+
+    /// `key` is no longer being received.
+    pub(crate) fn done_receiving(&self, key: &str) {
+        self.receiving.lock().unwrap_or_else(|e| e.into_inner()).remove(key);
+    }
+
+    /// The keys being received and their bytes so far.
+    pub fn receiving(&self) -> Vec<(String, u64)> {
+        let map = self.receiving.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter().map(|(k, n)| (k.clone(), *n)).collect()
+    }
 }
 
 /// The S3 implementation over a folder.

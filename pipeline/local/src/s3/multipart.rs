@@ -116,7 +116,11 @@ pub async fn upload_part(
         content_md5: input.content_md5,
     };
     let temp = temp_file(s3)?;
-    let received = receive(body, &temp, &declared, input.content_length).await?;
+    let stats = s3.stats.clone();
+    let received = receive(body, &temp, &declared, input.content_length, |n| {
+        stats.received(&input.key, n)
+    })
+    .await?;
     declared.add_trailers(trailers.and_then(|t| t.take()).as_ref());
     if upload.sha256_parts && declared.sha256.is_none() {
         return Err(s3_error!(
@@ -192,6 +196,7 @@ pub async fn complete(
     input: CompleteMultipartUploadInput,
 ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
     let (dir, upload) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    s3.stats.done_receiving(&input.key);
     let requested = input.multipart_upload.and_then(|m| m.parts).unwrap_or_default();
     if requested.is_empty() {
         return Err(s3_error!(InvalidPart, "You must specify at least one part"));
@@ -328,6 +333,7 @@ pub async fn abort(
     input: AbortMultipartUploadInput,
 ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
     let (dir, _) = load(s3, &input.upload_id, &input.bucket, &input.key).await?;
+    s3.stats.done_receiving(&input.key);
     tokio::fs::remove_dir_all(&dir).await.map_err(internal)?;
     Ok(S3Response::new(AbortMultipartUploadOutput::default()))
 }

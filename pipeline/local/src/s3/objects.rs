@@ -103,7 +103,13 @@ pub async fn put_object(
         content_md5: input.content_md5,
     };
     let temp = temp_file(s3)?;
-    let received = receive(body, &temp, &declared, input.content_length).await?;
+    let stats = s3.stats.clone();
+    let received = receive(body, &temp, &declared, input.content_length, |n| {
+        stats.received(&input.key, n)
+    })
+    .await;
+    stats.done_receiving(&input.key);
+    let received = received?;
     declared.add_trailers(trailers.and_then(|t| t.take()).as_ref());
     verify(&received, &declared)?;
     let conditional = input.if_match.is_some() || input.if_none_match.is_some();

@@ -107,4 +107,9 @@ impl S3Server {
     pub fn stats(&self) -> &Stats {
         &self.stats
     }
+
+    /// The request counters, shared (the console reads upload progress from them).
+    pub fn shared_stats(&self) -> Arc<Stats> {
+        self.stats.clone()
+    }
 }
