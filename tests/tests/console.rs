@@ -210,7 +210,14 @@ async fn a_dead_letter_is_replayed_from_the_console_and_leaves_the_folder() {
 }
 
 async fn state(http: &reqwest::Client, url: &str) -> serde_json::Value {
-    let body = http.get(format!("{url}api/state")).send().await.unwrap().bytes().await.unwrap();
+    let body = http
+        .get(format!("{url}api/state"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
     serde_json::from_slice(&body).expect("the state is JSON")
 }
 
