@@ -147,23 +147,11 @@ fn add_rule_errors(resources: &mut Map<String, Value>) {
     );
     resources.insert(
         "PresignRuleErrorsAlarm".into(),
-        json!({
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmName": { "Fn::Sub": "${NamePrefix}-presign-rule-errors" },
-                "AlarmDescription": "Device requests the IoT rule could not hand to the presign function wait in the rule's error queue (deploy/README.md: redrive).",
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": ["PresignRuleErrors", "QueueName"] } }],
-                "Statistic": "Maximum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 0,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] }
-            }
-        }),
+        super::queue_not_empty_alarm(
+            "${NamePrefix}-presign-rule-errors",
+            "Device requests the IoT rule could not hand to the presign function wait in the rule's error queue (deploy/README.md: redrive).",
+            "PresignRuleErrors",
+        ),
     );
 }
 

@@ -246,6 +246,28 @@ fn outputs(stages: &[StagePlan]) -> Value {
     out
 }
 
+/// An alarm when the queue `queue` (a logical id) holds anything for five minutes; it
+/// notifies `AlarmTopicArn` when one is given.
+fn queue_not_empty_alarm(alarm_name: &str, description: &str, queue: &str) -> Value {
+    json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": { "Fn::Sub": alarm_name },
+            "AlarmDescription": description,
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateNumberOfMessagesVisible",
+            "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": [queue, "QueueName"] } }],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": 0,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": { "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] }
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

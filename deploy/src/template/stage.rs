@@ -65,28 +65,14 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig, stage: &Stag
     );
     resources.insert(format!("{id}Subscription"), subscription(stage, &queue, &queue_policy));
     resources.insert(format!("{id}Function"), function(config, stage, &queue));
+    let description = format!(
+        "Events of stage {name} failed {} times and wait in its dead-letter queue.",
+        stage.max_receive_count
+    );
+    let alarm_name = format!("${{NamePrefix}}-{name}-dlq-not-empty");
     resources.insert(
         format!("{id}DeadLetterAlarm"),
-        json!({
-            "Type": "AWS::CloudWatch::Alarm",
-            "Properties": {
-                "AlarmName": { "Fn::Sub": format!("${{NamePrefix}}-{name}-dlq-not-empty") },
-                "AlarmDescription": format!(
-                    "Events of stage {name} failed {} times and wait in its dead-letter queue.",
-                    stage.max_receive_count
-                ),
-                "Namespace": "AWS/SQS",
-                "MetricName": "ApproximateNumberOfMessagesVisible",
-                "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": [dlq, "QueueName"] } }],
-                "Statistic": "Maximum",
-                "Period": 300,
-                "EvaluationPeriods": 1,
-                "Threshold": 0,
-                "ComparisonOperator": "GreaterThanThreshold",
-                "TreatMissingData": "notBreaching",
-                "AlarmActions": { "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] }
-            }
-        }),
+        super::queue_not_empty_alarm(&alarm_name, &description, &dlq),
     );
 }
 
