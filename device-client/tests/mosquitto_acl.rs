@@ -121,6 +121,9 @@ async fn raw_client_as(
                     let _ = ack_tx.send(ack.return_codes.clone());
                 }
                 Ok(_) => {}
+                // Not up yet (a loaded machine starts mosquitto slowly): poll again, which
+                // reconnects; the caller's 10 s timeout bounds it.
+                Err(_) if up.is_some() => tokio::time::sleep(Duration::from_millis(100)).await,
                 Err(_) => break, // the broker stopped at the end of the test
             }
         }

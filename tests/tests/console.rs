@@ -85,6 +85,23 @@ async fn the_console_shows_devices_uploads_results_and_plots_live() {
     let png = http.get(format!("{url}files/haul-data/{plot}")).send().await.unwrap();
     assert_eq!(png.headers()["content-type"], "image/png");
     assert!(png.bytes().await.unwrap().starts_with(b"\x89PNG"));
+    let metrics = http
+        .get(format!("{url}metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("haul_stage_runs_total{stage=\"heart-sound\",outcome=\"ok\"} 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("haul_uploads_answered_total{answer=\"accepted\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("haul_objects_stored_total 1"), "{metrics}");
     let escape = http
         .get(format!("{url}files/haul-data/..%2F.haul%2Fdev-secret"))
         .send()

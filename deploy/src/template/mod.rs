@@ -263,9 +263,14 @@ fn queue_not_empty_alarm(alarm_name: &str, description: &str, queue: &str) -> Va
             "Threshold": 0,
             "ComparisonOperator": "GreaterThanThreshold",
             "TreatMissingData": "notBreaching",
-            "AlarmActions": { "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] }
+            "AlarmActions": alarm_actions()
         }
     })
+}
+
+/// An alarm's actions: `AlarmTopicArn` when one is given.
+fn alarm_actions() -> Value {
+    json!({ "Fn::If": ["HasAlarmTopic", [{ "Ref": "AlarmTopicArn" }], { "Ref": "AWS::NoValue" }] })
 }
 
 #[cfg(test)]
@@ -345,6 +350,29 @@ mod tests {
         let alarm = &r["PresignRuleErrorsAlarm"]["Properties"];
         assert_eq!(alarm["Dimensions"][0]["Value"]["Fn::GetAtt"][0], "PresignRuleErrors");
         assert_eq!(alarm["Threshold"], 0);
+    }
+
+    #[test]
+    fn each_stage_has_alarms_on_its_queue_age_and_on_its_error_rate_from_the_emf_metrics() {
+        let t = template("[[routes]]\nstage = \"heart-sound\"\n");
+        let r = &t.value["Resources"];
+        let id = plan::logical_id("heart-sound");
+        let age = &r[format!("{id}QueueAgeAlarm")]["Properties"];
+        assert_eq!(age["MetricName"], "ApproximateAgeOfOldestMessage");
+        assert_eq!(age["Dimensions"][0]["Value"]["Fn::GetAtt"][0], format!("{id}Queue"));
+        let rate = &r[format!("{id}ErrorRateAlarm")]["Properties"];
+        let metrics = rate["Metrics"].as_array().unwrap();
+        for m in &metrics[..2] {
+            let stat = &m["MetricStat"]["Metric"];
+            assert_eq!(stat["Namespace"], haul_pipeline::metrics::NAMESPACE);
+            assert_eq!(
+                stat["Dimensions"][0],
+                serde_json::json!({ "Name": "stage", "Value": "heart-sound" })
+            );
+        }
+        assert_eq!(metrics[0]["MetricStat"]["Metric"]["MetricName"], "Runs");
+        assert_eq!(metrics[1]["MetricStat"]["Metric"]["MetricName"], "Failures");
+        assert_eq!(metrics[2]["Expression"], "100 * FILL(failures, 0) / runs");
     }
 
     #[test]

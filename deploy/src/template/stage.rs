@@ -74,7 +74,73 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig, stage: &Stag
         format!("{id}DeadLetterAlarm"),
         super::queue_not_empty_alarm(&alarm_name, &description, &dlq),
     );
+    resources.insert(format!("{id}QueueAgeAlarm"), queue_age_alarm(name, &queue));
+    resources.insert(format!("{id}ErrorRateAlarm"), error_rate_alarm(name));
 }
+
+/// Alarm: the oldest event in the stage's queue has waited longer than
+/// [`QUEUE_AGE_ALARM_S`] (the stage falls behind, or its function cannot run).
+fn queue_age_alarm(name: &str, queue: &str) -> Value {
+    json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": { "Fn::Sub": format!("${{NamePrefix}}-{name}-queue-age") },
+            "AlarmDescription": format!("The oldest event in stage {name}'s queue has waited more than {} minutes.", QUEUE_AGE_ALARM_S / 60),
+            "Namespace": "AWS/SQS",
+            "MetricName": "ApproximateAgeOfOldestMessage",
+            "Dimensions": [{ "Name": "QueueName", "Value": { "Fn::GetAtt": [queue, "QueueName"] } }],
+            "Statistic": "Maximum",
+            "Period": 300,
+            "EvaluationPeriods": 1,
+            "Threshold": QUEUE_AGE_ALARM_S,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": super::alarm_actions()
+        }
+    })
+}
+
+/// Alarm: more than [`ERROR_RATE_ALARM_PERCENT`] of the stage's runs failed in 15 minutes,
+/// from the `Runs` and `Failures` metrics its function emits (EMF, namespace `haul`).
+fn error_rate_alarm(name: &str) -> Value {
+    let metric = |id: &str, metric: &str| {
+        json!({
+            "Id": id,
+            "ReturnData": false,
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": haul_pipeline::metrics::NAMESPACE,
+                    "MetricName": metric,
+                    "Dimensions": [{ "Name": "stage", "Value": name }]
+                },
+                "Period": 900,
+                "Stat": "Sum"
+            }
+        })
+    };
+    json!({
+        "Type": "AWS::CloudWatch::Alarm",
+        "Properties": {
+            "AlarmName": { "Fn::Sub": format!("${{NamePrefix}}-{name}-error-rate") },
+            "AlarmDescription": format!("More than {ERROR_RATE_ALARM_PERCENT} % of stage {name}'s runs failed in 15 minutes."),
+            "Metrics": [
+                metric("runs", "Runs"),
+                metric("failures", "Failures"),
+                { "Id": "rate", "Label": "failed runs (%)", "Expression": "100 * FILL(failures, 0) / runs", "ReturnData": true }
+            ],
+            "EvaluationPeriods": 1,
+            "Threshold": ERROR_RATE_ALARM_PERCENT,
+            "ComparisonOperator": "GreaterThanThreshold",
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": super::alarm_actions()
+        }
+    })
+}
+
+/// The queue-age alarm's threshold, seconds.
+pub const QUEUE_AGE_ALARM_S: u64 = 3600;
+/// The error-rate alarm's threshold, percent of runs.
+pub const ERROR_RATE_ALARM_PERCENT: u64 = 5;
 
 fn subscription(stage: &StagePlan, queue: &str, queue_policy: &str) -> Value {
     let mut properties = json!({

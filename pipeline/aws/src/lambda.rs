@@ -1,6 +1,7 @@
 //! The Lambda SQS adapter: an `SqsEvent` batch in, an `SqsBatchResponse` out, listing only
 //! the messages that [`deliver`] says to retry or leave for the DLQ
-//! (`ReportBatchItemFailures`). One record's failure never fails the batch.
+//! (`ReportBatchItemFailures`). One record's failure never fails the batch. Each run
+//! prints its metrics as an EMF line ([`haul_pipeline::metrics`]).
 
 use std::sync::Arc;
 
@@ -32,6 +33,8 @@ async fn handle_message(pipeline: &Pipeline, stage: Option<&str>, message: &SqsM
     let span = tracing::info_span!("message", message_id = id, attempt);
     let body = message.body.as_deref().unwrap_or("");
     let delivered = tracing::Instrument::instrument(deliver(pipeline, body, attempt, stage), span).await;
+    // One EMF line per run: Lambda's log pipeline makes the metrics.
+    haul_pipeline::metrics::emit(&delivered.outcomes, attempt);
     delivered.disposition.is_done()
 }
 

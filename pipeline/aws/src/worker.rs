@@ -10,6 +10,7 @@
 //!   message. A retryable failure leaves it, made visible again after a backoff that grows
 //!   with the receive count; after the queue's `maxReceiveCount` SQS moves it to the DLQ.
 //!   A body that is no known envelope is left alone for the DLQ too.
+//! - Each run prints its metrics as one EMF line on stdout ([`haul_pipeline::metrics`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -147,10 +148,10 @@ async fn handle(
     );
     let heartbeat = tokio::spawn(heartbeat(sqs.clone(), options.clone(), receipt.clone(), stats.clone()));
     let body = message.body().unwrap_or("");
-    let done = deliver(pipeline, body, attempt, options.stage.as_deref())
-        .await
-        .disposition
-        .is_done();
+    let delivered = deliver(pipeline, body, attempt, options.stage.as_deref()).await;
+    // One EMF line per run on stdout, for the CloudWatch agent (logs go to stderr).
+    haul_pipeline::metrics::emit(&delivered.outcomes, attempt);
+    let done = delivered.disposition.is_done();
     heartbeat.abort();
     let result = if done {
         stats.deleted.fetch_add(1, Ordering::Relaxed);

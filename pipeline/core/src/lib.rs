@@ -82,6 +82,7 @@ pub mod delivery;
 mod error;
 pub mod event;
 mod invoke;
+pub mod metrics;
 mod object;
 mod pipeline;
 mod registry;

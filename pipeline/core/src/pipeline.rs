@@ -96,6 +96,10 @@ pub struct RecordOutcome {
     pub message: Option<String>,
     /// The stage's one line about its output (a result written now).
     pub summary: Option<String>,
+    /// The object's size, when the event said.
+    pub size: Option<u64>,
+    /// When the object was created (the event's time): the start of end-to-end latency.
+    pub event_time: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A built stage with its settings and concurrency limit.
@@ -439,6 +443,8 @@ impl Pipeline {
             result_key,
             message: None,
             summary: None,
+            size: event.size,
+            event_time: event.event_time,
         }
     }
 }

@@ -192,6 +192,8 @@ mod tests {
             result_key: None,
             message: None,
             summary: Some("72 bpm, 14 beats".into()),
+            size: None,
+            event_time: None,
         };
         let line = StackEvent::Finished(o).line("incoming/");
         assert_eq!(

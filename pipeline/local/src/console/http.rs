@@ -58,6 +58,11 @@ async fn route(shared: &Shared, req: Request<Incoming>) -> Response<Body> {
             }
         }
         (&Method::GET, "/api/events") => events(shared),
+        (&Method::GET, "/metrics") => full(
+            StatusCode::OK,
+            "text/plain; version=0.0.4; charset=utf-8",
+            shared.activity.prometheus(),
+        ),
         (&Method::POST, "/api/dlq/replay") => replay(shared, req.uri().query().unwrap_or("")).await,
         (&Method::GET, p) if p.starts_with("/files/") => file(shared, &p["/files/".len()..]).await,
         _ => error(StatusCode::NOT_FOUND, &format!("no such page: {path}")),

@@ -8,6 +8,7 @@
 //! | `GET /` | the page (`page.html`, plain HTML and JavaScript, no build step) |
 //! | `GET /api/state` | everything the page shows, as JSON ([`state`]) |
 //! | `GET /api/events` | the stack's events as they happen (`text/event-stream`) |
+//! | `GET /metrics` | counters since the start, in Prometheus' text format |
 //! | `GET /files/{bucket}/{key}` | an object (artifacts: plots, pictures, tables) |
 //! | `POST /api/dlq/replay?path=P` | delivers a dead letter again to its stage, then removes it |
 //!

@@ -64,6 +64,19 @@ pub struct Activity {
 struct Inner {
     devices: BTreeMap<String, Device>,
     uploads: Vec<Upload>,
+    counters: Counters,
+}
+
+/// Totals since the stack started, for `/metrics`.
+#[derive(Debug, Default)]
+struct Counters {
+    answered: BTreeMap<&'static str, u64>,
+    stored: u64,
+    stored_bytes: u64,
+    /// (stage, outcome) -> (runs, seconds in the stage).
+    runs: BTreeMap<(String, String), (u64, f64)>,
+    retries: BTreeMap<String, u64>,
+    dead_letters: BTreeMap<String, u64>,
 }
 
 impl Activity {
@@ -71,6 +84,7 @@ impl Activity {
     pub fn observe(&self, event: &StackEvent) {
         let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         let now = Utc::now();
+        inner.counters.count(event);
         match event {
             StackEvent::Answered { device, response } => {
                 let d = inner.devices.entry(device.clone()).or_insert_with(|| Device {
@@ -136,9 +150,103 @@ impl Activity {
         }
     }
 
+    /// The counters in Prometheus' text format.
+    pub fn prometheus(&self) -> String {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.counters.prometheus()
+    }
+
     fn snapshot(&self) -> (Vec<Device>, Vec<Upload>) {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         (inner.devices.values().cloned().collect(), inner.uploads.clone())
+    }
+}
+
+impl Counters {
+    fn count(&mut self, event: &StackEvent) {
+        match event {
+            StackEvent::Answered { response, .. } => {
+                let answer = match response {
+                    UploadResponse::Accepted { .. } => "accepted",
+                    UploadResponse::Rejected { .. } => "rejected",
+                    UploadResponse::Completed { .. } => "completed",
+                };
+                *self.answered.entry(answer).or_default() += 1;
+            }
+            StackEvent::Stored { size, .. } => {
+                self.stored += 1;
+                self.stored_bytes += size.unwrap_or(0);
+            }
+            StackEvent::Finished(o) => {
+                let stage = o.stage.clone().unwrap_or_else(|| "-".to_owned());
+                let entry = self.runs.entry((stage, o.status.label())).or_default();
+                entry.0 += 1;
+                entry.1 += o.duration.as_secs_f64();
+            }
+            StackEvent::Retrying { stage, .. } => *self.retries.entry(stage.clone()).or_default() += 1,
+            StackEvent::DeadLettered { stage, .. } => *self.dead_letters.entry(stage.clone()).or_default() += 1,
+        }
+    }
+
+    fn prometheus(&self) -> String {
+        use std::fmt::Write;
+        let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "# HELP haul_uploads_answered_total Device upload requests answered, by answer."
+        );
+        let _ = writeln!(out, "# TYPE haul_uploads_answered_total counter");
+        for (answer, n) in &self.answered {
+            let _ = writeln!(out, "haul_uploads_answered_total{{answer=\"{answer}\"}} {n}");
+        }
+        let _ = writeln!(out, "# HELP haul_objects_stored_total Objects stored in the bucket.");
+        let _ = writeln!(out, "# TYPE haul_objects_stored_total counter");
+        let _ = writeln!(out, "haul_objects_stored_total {}", self.stored);
+        let _ = writeln!(
+            out,
+            "# HELP haul_objects_stored_bytes_total Bytes of the objects stored."
+        );
+        let _ = writeln!(out, "# TYPE haul_objects_stored_bytes_total counter");
+        let _ = writeln!(out, "haul_objects_stored_bytes_total {}", self.stored_bytes);
+        let _ = writeln!(out, "# HELP haul_stage_runs_total Stage runs, by stage and outcome.");
+        let _ = writeln!(out, "# TYPE haul_stage_runs_total counter");
+        for ((stage, outcome), (n, _)) in &self.runs {
+            let _ = writeln!(
+                out,
+                "haul_stage_runs_total{{stage=\"{}\",outcome=\"{}\"}} {n}",
+                label(stage),
+                label(outcome)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP haul_stage_seconds_total Seconds spent in stages, by stage and outcome."
+        );
+        let _ = writeln!(out, "# TYPE haul_stage_seconds_total counter");
+        for ((stage, outcome), (_, secs)) in &self.runs {
+            let _ = writeln!(
+                out,
+                "haul_stage_seconds_total{{stage=\"{}\",outcome=\"{}\"}} {secs}",
+                label(stage),
+                label(outcome)
+            );
+        }
+        for (name, help, map) in [
+            ("haul_retries_total", "Deliveries retried, by stage.", &self.retries),
+            (
+                "haul_dead_letters_total",
+                "Deliveries moved to the dead-letter folder, by stage.",
+                &self.dead_letters,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}");
+            let _ = writeln!(out, "# TYPE {name} counter");
+            for (stage, n) in map {
+                let _ = writeln!(out, "{name}{{stage=\"{}\"}} {n}", label(stage));
+            }
+        }
+        out
     }
 }
 
