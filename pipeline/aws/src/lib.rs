@@ -6,7 +6,8 @@
 //! - [`SnsResultSink`]: each result to the results topic; [`iot`]: each result to its
 //!   device through the IoT data plane.
 //! - [`lambda`]: the SQS batch adapter with `ReportBatchItemFailures`.
-//! - [`worker`]: `haul worker`, an SQS long-poller with visibility heartbeats.
+//! - [`worker`]: `haul worker`, an SQS long-poller with visibility heartbeats;
+//!   [`metrics_server`]: its Prometheus `/metrics`.
 //!
 //! All three queue runtimes decide what to do with a message through
 //! [`haul_pipeline::delivery`].
@@ -16,6 +17,7 @@
 
 pub mod iot;
 pub mod lambda;
+pub mod metrics_server;
 mod s3_store;
 mod sns_sink;
 pub mod worker;

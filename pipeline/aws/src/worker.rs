@@ -65,6 +65,44 @@ pub struct WorkerStats {
     pub retried: AtomicU64,
     /// Visibility extensions.
     pub heartbeats: AtomicU64,
+    /// Stage runs by stage and outcome.
+    pub runs: haul_pipeline::metrics::RunCounts,
+}
+
+impl WorkerStats {
+    /// The counters in Prometheus' text format (`haul worker --metrics-addr`).
+    pub fn prometheus(&self) -> String {
+        let mut out = String::new();
+        for (name, help, counter) in [
+            (
+                "haul_worker_messages_received_total",
+                "SQS messages received.",
+                &self.received,
+            ),
+            (
+                "haul_worker_messages_deleted_total",
+                "Messages deleted (done).",
+                &self.deleted,
+            ),
+            (
+                "haul_worker_messages_retried_total",
+                "Messages left for another delivery.",
+                &self.retried,
+            ),
+            (
+                "haul_worker_heartbeats_total",
+                "Visibility extensions.",
+                &self.heartbeats,
+            ),
+        ] {
+            let value = counter.load(Ordering::Relaxed);
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}\n"
+            ));
+        }
+        self.runs.write_prometheus(&mut out);
+        out
+    }
 }
 
 /// A failure of the worker itself (not of a message).
@@ -151,6 +189,9 @@ async fn handle(
     let delivered = deliver(pipeline, body, attempt, options.stage.as_deref()).await;
     // One EMF line per run on stdout, for the CloudWatch agent (logs go to stderr).
     haul_pipeline::metrics::emit(&delivered.outcomes, attempt);
+    for outcome in &delivered.outcomes {
+        stats.runs.observe(outcome);
+    }
     let done = delivered.disposition.is_done();
     heartbeat.abort();
     let result = if done {

@@ -66,6 +66,48 @@ pub fn emit(outcomes: &[RecordOutcome], attempt: u32) {
     }
 }
 
+/// Stage runs counted by (stage, outcome), with the seconds spent: what `/metrics` serves.
+#[derive(Debug, Default)]
+pub struct RunCounts {
+    runs: std::sync::Mutex<std::collections::BTreeMap<(String, String), (u64, f64)>>,
+}
+
+impl RunCounts {
+    /// Counts a run (duplicates and unrouted objects too: they are outcomes).
+    pub fn observe(&self, outcome: &RecordOutcome) {
+        let stage = outcome.stage.clone().unwrap_or_else(|| "-".to_owned());
+        let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = runs.entry((stage, outcome.status.label())).or_default();
+        entry.0 += 1;
+        entry.1 += outcome.duration.as_secs_f64();
+    }
+
+    /// `haul_stage_runs_total` and `haul_stage_seconds_total` in Prometheus' text format.
+    pub fn write_prometheus(&self, out: &mut String) {
+        let runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
+        let help = [
+            ("haul_stage_runs_total", "Stage runs, by stage and outcome."),
+            (
+                "haul_stage_seconds_total",
+                "Seconds spent in stages, by stage and outcome.",
+            ),
+        ];
+        for (i, (name, text)) in help.iter().enumerate() {
+            out.push_str(&format!("# HELP {name} {text}\n# TYPE {name} counter\n"));
+            for ((stage, outcome), (n, secs)) in runs.iter() {
+                let value = if i == 0 { n.to_string() } else { secs.to_string() };
+                let (stage, outcome) = (prometheus_label(stage), prometheus_label(outcome));
+                out.push_str(&format!("{name}{{stage=\"{stage}\",outcome=\"{outcome}\"}} {value}\n"));
+            }
+        }
+    }
+}
+
+/// A label value escaped for Prometheus' text format.
+pub fn prometheus_label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -151,5 +193,29 @@ mod tests {
         let doc = emf(&o, 1, now).unwrap();
         assert_valid_emf(&doc);
         assert!(doc.get("Bytes").is_none() && doc.get("EndToEndLatency").is_none());
+    }
+
+    #[test]
+    fn runs_are_counted_in_prometheus_text() {
+        let counts = RunCounts::default();
+        counts.observe(&outcome(Status::Succeeded));
+        counts.observe(&outcome(Status::Succeeded));
+        counts.observe(&outcome(Status::Failed(ErrorKind::Permanent)));
+        let mut text = String::new();
+        counts.write_prometheus(&mut text);
+        assert!(text.contains("# TYPE haul_stage_runs_total counter\n"), "{text}");
+        assert!(
+            text.contains("haul_stage_runs_total{stage=\"heart-sound\",outcome=\"ok\"} 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("haul_stage_runs_total{stage=\"heart-sound\",outcome=\"permanent\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("haul_stage_seconds_total{stage=\"heart-sound\",outcome=\"ok\"} 0.024\n"),
+            "{text}"
+        );
+        assert_eq!(prometheus_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
     }
 }

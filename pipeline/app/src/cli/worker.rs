@@ -16,7 +16,8 @@ use haul_pipeline::{BoxError, Pipeline};
 #[derive(Debug, Args)]
 #[command(after_help = "Examples:
   haul worker --queue-url https://sqs.eu-west-1.amazonaws.com/123456789012/haul-mdf --stage mdf
-  haul worker --endpoint http://127.0.0.1:4566 --queue-url $Q --stage heart-sound --concurrency 2")]
+  haul worker --endpoint http://127.0.0.1:4566 --queue-url $Q --stage heart-sound --concurrency 2
+  haul worker --queue-url $Q --stage mdf --metrics-addr 0.0.0.0:9102   # Prometheus scrapes :9102/metrics")]
 pub struct WorkerArgs {
     /// The stage's SQS queue.
     #[arg(long, env = "HAUL_QUEUE_URL")]
@@ -37,6 +38,10 @@ pub struct WorkerArgs {
     /// Publish each result to this SNS topic too.
     #[arg(long, env = "HAUL_RESULTS_TOPIC_ARN")]
     pub results_topic_arn: Option<String>,
+    /// Serve Prometheus text on http://ADDR/metrics (messages, stage runs by outcome).
+    /// Every run also prints a CloudWatch EMF line on stdout.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 pub(super) async fn execute(app: &App, global: &GlobalArgs, args: WorkerArgs) -> Result<ExitCode, BoxError> {
@@ -65,6 +70,19 @@ pub(super) async fn execute(app: &App, global: &GlobalArgs, args: WorkerArgs) ->
         ..WorkerOptions::new(&args.queue_url)
     };
     let stats = Arc::new(WorkerStats::default());
+    let _metrics = match args.metrics_addr {
+        Some(addr) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("--metrics-addr {addr}: {e}"))?;
+            eprintln!("haul worker: metrics on http://{}/metrics", listener.local_addr()?);
+            Some(AbortOnDrop(tokio::spawn(haul_aws::metrics_server::serve(
+                listener,
+                stats.clone(),
+            ))))
+        }
+        None => None,
+    };
     tracing::info!(queue = %args.queue_url, stage = %args.stage, concurrency, "Worker started.");
     eprintln!(
         "haul worker: {} from {} ({concurrency} at once; Ctrl-C to stop)",
@@ -89,4 +107,13 @@ pub(super) async fn execute(app: &App, global: &GlobalArgs, args: WorkerArgs) ->
         stats.retried.load(Ordering::Relaxed)
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Stops the metrics server when the worker returns.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }

@@ -73,8 +73,7 @@ struct Counters {
     answered: BTreeMap<&'static str, u64>,
     stored: u64,
     stored_bytes: u64,
-    /// (stage, outcome) -> (runs, seconds in the stage).
-    runs: BTreeMap<(String, String), (u64, f64)>,
+    runs: haul_pipeline::metrics::RunCounts,
     retries: BTreeMap<String, u64>,
     dead_letters: BTreeMap<String, u64>,
 }
@@ -177,12 +176,7 @@ impl Counters {
                 self.stored += 1;
                 self.stored_bytes += size.unwrap_or(0);
             }
-            StackEvent::Finished(o) => {
-                let stage = o.stage.clone().unwrap_or_else(|| "-".to_owned());
-                let entry = self.runs.entry((stage, o.status.label())).or_default();
-                entry.0 += 1;
-                entry.1 += o.duration.as_secs_f64();
-            }
+            StackEvent::Finished(o) => self.runs.observe(o),
             StackEvent::Retrying { stage, .. } => *self.retries.entry(stage.clone()).or_default() += 1,
             StackEvent::DeadLettered { stage, .. } => *self.dead_letters.entry(stage.clone()).or_default() += 1,
         }
@@ -190,7 +184,7 @@ impl Counters {
 
     fn prometheus(&self) -> String {
         use std::fmt::Write;
-        let label = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+        let label = haul_pipeline::metrics::prometheus_label;
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -209,29 +203,7 @@ impl Counters {
         );
         let _ = writeln!(out, "# TYPE haul_objects_stored_bytes_total counter");
         let _ = writeln!(out, "haul_objects_stored_bytes_total {}", self.stored_bytes);
-        let _ = writeln!(out, "# HELP haul_stage_runs_total Stage runs, by stage and outcome.");
-        let _ = writeln!(out, "# TYPE haul_stage_runs_total counter");
-        for ((stage, outcome), (n, _)) in &self.runs {
-            let _ = writeln!(
-                out,
-                "haul_stage_runs_total{{stage=\"{}\",outcome=\"{}\"}} {n}",
-                label(stage),
-                label(outcome)
-            );
-        }
-        let _ = writeln!(
-            out,
-            "# HELP haul_stage_seconds_total Seconds spent in stages, by stage and outcome."
-        );
-        let _ = writeln!(out, "# TYPE haul_stage_seconds_total counter");
-        for ((stage, outcome), (_, secs)) in &self.runs {
-            let _ = writeln!(
-                out,
-                "haul_stage_seconds_total{{stage=\"{}\",outcome=\"{}\"}} {secs}",
-                label(stage),
-                label(outcome)
-            );
-        }
+        self.runs.write_prometheus(&mut out);
         for (name, help, map) in [
             ("haul_retries_total", "Deliveries retried, by stage.", &self.retries),
             (
