@@ -87,6 +87,20 @@ async fn raw_client(
     raw_client_as(dir, name, name, port).await
 }
 
+/// The cloud's client, subscribed (and acknowledged) to every device's requests.
+async fn cloud_listening(dir: &Path, port: u16) -> (AsyncClient, mpsc::UnboundedReceiver<(String, Vec<u8>)>) {
+    let (cloud, rx, mut acks) = raw_client(dir, CLOUD, port).await;
+    cloud
+        .subscribe("haul/+/upload/request", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    assert_eq!(
+        acks.recv().await.unwrap(),
+        [SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
+    (cloud, rx)
+}
+
 /// Like [`raw_client`], asking for the client id `client_id` (the broker may replace it).
 async fn raw_client_as(
     dir: &Path,
@@ -182,15 +196,7 @@ async fn device_a_can_neither_publish_as_device_b_nor_read_b_responses() {
     generate_dev_certs(dir.path(), &["dev-a", "dev-b", CLOUD], &["localhost", "127.0.0.1"]).unwrap();
     let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
 
-    let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
-    cloud
-        .subscribe("haul/+/upload/request", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    assert_eq!(
-        cloud_acks.recv().await.unwrap(),
-        [SubscribeReasonCode::Success(QoS::AtLeastOnce)]
-    );
+    let (cloud, mut cloud_rx) = cloud_listening(dir.path(), port).await;
 
     // Device B through the library: TLS client certificate, subscribed before publishing.
     let opts = ConnectOptions::new(&format!("mqtts://localhost:{port}"), "dev-b")
@@ -377,15 +383,7 @@ async fn a_device_certificate_cannot_take_the_cloud_client_id() {
     let dir = tempfile::tempdir().unwrap();
     generate_dev_certs(dir.path(), &["dev-a", "dev-b", CLOUD], &["localhost", "127.0.0.1"]).unwrap();
     let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
-    let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
-    cloud
-        .subscribe("haul/+/upload/request", QoS::AtLeastOnce)
-        .await
-        .unwrap();
-    assert_eq!(
-        cloud_acks.recv().await.unwrap(),
-        [SubscribeReasonCode::Success(QoS::AtLeastOnce)]
-    );
+    let (_cloud, mut cloud_rx) = cloud_listening(dir.path(), port).await;
     let (_thief, _, _) = raw_client_as(dir.path(), "dev-a", CLOUD, port).await;
     let (_other, _, _) = raw_client_as(dir.path(), "dev-a", "dev-b", port).await;
     let (b, _, _) = raw_client(dir.path(), "dev-b", port).await;

@@ -15,6 +15,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub use haul_pipeline::one_line_error;
+
 pub mod iot;
 pub mod lambda;
 pub mod metrics_server;
@@ -81,37 +83,4 @@ pub fn result_sinks(
         )));
     }
     sinks
-}
-
-/// An error and its causes on one line (`a: b: c`), each cause's own text once, without
-/// the debug dump the SDK's `DisplayErrorContext` appends.
-pub fn one_line_error(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-#[cfg(test)]
-mod one_line_tests {
-    #[derive(Debug, thiserror::Error)]
-    #[error("dispatch failure")]
-    struct Outer(#[source] Inner);
-    #[derive(Debug, thiserror::Error)]
-    #[error("failed to load IMDS session token")]
-    struct Inner;
-
-    #[test]
-    fn causes_are_joined_on_one_line_without_debug_output() {
-        assert_eq!(
-            super::one_line_error(&Outer(Inner)),
-            "dispatch failure: failed to load IMDS session token"
-        );
-    }
 }

@@ -82,15 +82,47 @@ impl S3Store {
         }
     }
 
+    /// A PutObject made only when `condition` holds (S3's conditional writes):
+    /// `Ok(None)` when it does not (412, or 409 for a concurrent conditional write).
+    async fn put_when(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        condition: Condition<'_>,
+    ) -> Result<Option<String>, StoreError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body));
+        let (request, op) = match condition {
+            Condition::Absent => (request.if_none_match("*"), "PutObject If-None-Match"),
+            Condition::Matches(etag) => (
+                request.if_match(format!("\"{}\"", etag.trim_matches('"'))),
+                "PutObject If-Match",
+            ),
+        };
+        conditional(request.send().await, op, bucket, key)
+    }
+
     /// The underlying client (for presigning and multipart operations).
     pub fn client(&self) -> &aws_sdk_s3::Client {
         &self.client
     }
 }
 
-/// Classifies an SDK error: timeouts, connection failures, throttling, 5xx and access
-/// denied are retryable (none of them is a property of the object); a missing object is
-/// `NotFound`; other 4xx are not retryable.
+/// When a conditional PutObject may write.
+enum Condition<'a> {
+    /// No object has the key (`If-None-Match: *`).
+    Absent,
+    /// The object's ETag is still this one (`If-Match`).
+    Matches(&'a str),
+}
+
 /// A conditional write's answer: written (with its ETag), or refused because the condition
 /// failed (412, or 409 ConditionalRequestConflict when another conditional write won).
 fn conditional<E, R>(
@@ -110,6 +142,9 @@ where
     }
 }
 
+/// Classifies an SDK error: timeouts, connection failures, throttling, 5xx and access
+/// denied are retryable (none of them is a property of the object); a missing object is
+/// `NotFound`; other 4xx are not retryable.
 fn classify<E, R>(op: &'static str, bucket: &str, key: &str, err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -247,17 +282,7 @@ impl ObjectStore for S3Store {
         body: Bytes,
         content_type: &str,
     ) -> Result<Option<String>, StoreError> {
-        let sent = self
-            .client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type(content_type)
-            .if_none_match("*")
-            .body(ByteStream::from(body))
-            .send()
-            .await;
-        conditional(sent, "PutObject If-None-Match", bucket, key)
+        self.put_when(bucket, key, body, content_type, Condition::Absent).await
     }
 
     async fn replace_if_match(
@@ -267,17 +292,8 @@ impl ObjectStore for S3Store {
         body: Bytes,
         etag: &str,
     ) -> Result<Option<String>, StoreError> {
-        let sent = self
-            .client
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .content_type("application/json")
-            .if_match(format!("\"{}\"", etag.trim_matches('"')))
-            .body(ByteStream::from(body))
-            .send()
-            .await;
-        conditional(sent, "PutObject If-Match", bucket, key)
+        self.put_when(bucket, key, body, "application/json", Condition::Matches(etag))
+            .await
     }
 
     async fn delete(&self, bucket: &str, key: &str) -> Result<(), StoreError> {

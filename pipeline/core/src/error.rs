@@ -51,15 +51,27 @@ impl StageError {
 
     /// The message with its whole chain of causes, `a: b: c`.
     pub fn chain(&self) -> String {
-        let mut out = self.to_string();
-        let mut source = self.source().and_then(StdError::source);
-        while let Some(err) = source {
-            out.push_str(": ");
-            out.push_str(&err.to_string());
-            source = err.source();
+        match self.source().and_then(StdError::source) {
+            Some(cause) => format!("{self}: {}", one_line_error(cause)),
+            None => self.to_string(),
         }
-        out
     }
+}
+
+/// An error and its causes on one line (`a: b: c`): each cause's text once (a cause whose
+/// text an earlier one already contains is left out), whitespace runs made single spaces,
+/// no debug dump.
+pub fn one_line_error(err: &(dyn StdError + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ").split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A stage's own error type that knows whether it is the input's fault. Implement it and
@@ -148,5 +160,20 @@ mod tests {
         let err = StageError::permanent("not a WAV file");
         assert_eq!(err.kind(), ErrorKind::Permanent);
         assert_eq!(err.to_string(), "not a WAV file");
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("dispatch failure")]
+    struct Outer(#[source] Inner);
+    #[derive(Debug, thiserror::Error)]
+    #[error("failed to load\n   IMDS session token")]
+    struct Inner;
+
+    #[test]
+    fn causes_are_joined_on_one_line_without_debug_output() {
+        assert_eq!(
+            one_line_error(&Outer(Inner)),
+            "dispatch failure: failed to load IMDS session token"
+        );
     }
 }

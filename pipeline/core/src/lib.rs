@@ -96,7 +96,7 @@ pub mod testing;
 
 pub use blocking::blocking;
 pub use context::Context;
-pub use error::{BoxError, ErrorClass, ErrorKind, StageError};
+pub use error::{BoxError, ErrorClass, ErrorKind, StageError, one_line_error};
 pub use invoke::{Failure, Invocation, invoke};
 pub use object::{Object, ObjectFile};
 pub use pipeline::{Pipeline, RecordOutcome, ResultSink, RunOptions, StageEntry, Status};

@@ -50,8 +50,7 @@ struct Delivery {
     attempt: u32,
 }
 
-pub use crate::events::EventSender as OutcomeListener;
-use crate::events::{StackEvent, emit};
+use crate::events::{EventSender, StackEvent, emit};
 
 struct Shared {
     pipeline: Arc<Pipeline>,
@@ -60,7 +59,7 @@ struct Shared {
     options: BusOptions,
     in_flight: AtomicUsize,
     idle: Notify,
-    listener: Option<OutcomeListener>,
+    events: Option<EventSender>,
 }
 
 /// The running topic and queues.
@@ -71,13 +70,13 @@ pub struct LocalBus {
 
 impl LocalBus {
     /// Starts one queue worker per built stage; `attempts` keeps delivery counts across
-    /// restarts.
+    /// restarts; each finished run, retry and dead letter also goes to `events`.
     pub fn start(
         pipeline: Arc<Pipeline>,
         dlq: Dlq,
         attempts: Attempts,
         options: BusOptions,
-        listener: Option<OutcomeListener>,
+        events: Option<EventSender>,
     ) -> Self {
         let shared = Arc::new(Shared {
             pipeline: pipeline.clone(),
@@ -86,7 +85,7 @@ impl LocalBus {
             options,
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
-            listener,
+            events,
         });
         let mut queues = BTreeMap::new();
         for stage in pipeline.stage_names() {
@@ -286,7 +285,7 @@ async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::Unbounde
     let delivered = deliver(&shared.pipeline, &delivery.body, delivery.attempt, Some(&stage)).await;
     let reason = delivered.retry_reason();
     for outcome in delivered.outcomes {
-        emit(shared.listener.as_ref(), StackEvent::Finished(outcome));
+        emit(shared.events.as_ref(), StackEvent::Finished(outcome));
     }
     if delivered.disposition.is_done() {
         shared.attempts.clear(&stage, &bucket, &key);
@@ -303,7 +302,7 @@ async fn deliver_one(shared: Arc<Shared>, stage: String, requeue: mpsc::Unbounde
     let delay = shared.options.backoff.delay(delivery.attempt);
     tracing::info!(stage, key = %delivery.event.key, attempt = delivery.attempt, delay_ms = delay.as_millis() as u64, %error, "Delivery failed, retrying.");
     emit(
-        shared.listener.as_ref(),
+        shared.events.as_ref(),
         StackEvent::Retrying {
             stage: stage.clone(),
             key: delivery.event.key.clone(),
@@ -340,8 +339,8 @@ async fn dead_letter(shared: &Shared, stage: &str, delivery: &Delivery, error: &
                 attempts: delivery.attempt,
                 error: error.to_owned(),
             };
-            match shared.listener.as_ref() {
-                Some(_) => emit(shared.listener.as_ref(), event),
+            match shared.events.as_ref() {
+                Some(_) => emit(shared.events.as_ref(), event),
                 None => {
                     tracing::warn!(stage, %key, attempts = delivery.attempt, dlq = %path.display(), %error, "Event moved to the DLQ.")
                 }

@@ -13,11 +13,11 @@ use haul_presign::Presigner;
 
 use crate::attempts::Attempts;
 use crate::broker::{BrokerTls, EmbeddedBroker};
-use crate::bus::{BusOptions, LocalBus, OutcomeListener};
+use crate::bus::{BusOptions, LocalBus};
 use crate::console::{Console, ConsoleContext};
 use crate::data_folder;
 use crate::dlq::Dlq;
-use crate::events::StackEvent;
+use crate::events::{EventSender, StackEvent};
 use crate::mqtt::{self, MqttPublisher, MqttResultSink};
 use crate::responder;
 use crate::s3::{S3Server, ServerOptions, Stats};
@@ -93,12 +93,13 @@ pub struct DevStack {
 }
 
 impl DevStack {
-    /// Starts everything; queues again any upload that has no result yet.
+    /// Starts everything; queues again any upload that has no result yet. Every event of
+    /// the stack (see [`StackEvent`]) also goes to `listener`.
     pub async fn start(
         config: HaulConfig,
         registry: &Registry,
         options: DevOptions,
-        listener: Option<OutcomeListener>,
+        listener: Option<EventSender>,
     ) -> Result<Self, BoxError> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         if options.data.exists() && !options.data.is_dir() {
