@@ -36,15 +36,18 @@ impl Client {
         crate::upload::run(&self.mqtt, &self.http, path, opts).await
     }
 
-    /// Collects the processing results of `request_id` (see [`ResultWait`] for when it
-    /// stops), calling `on_each` as each arrives. Results that arrived earlier are included.
+    /// Collects the processing results of an upload (see [`ResultWait`] for when it stops),
+    /// calling `on_each` as each arrives. Results that arrived earlier are included, and so
+    /// are those published while the connection was down (asked for again on reconnect).
     pub async fn wait_results(
         &self,
-        request_id: &str,
+        upload: &UploadOutcome,
         wait: &ResultWait,
         on_each: impl FnMut(&UploadResult),
     ) -> Vec<UploadResult> {
-        self.mqtt.results().wait(request_id, wait, on_each).await
+        self.mqtt
+            .wait_results(&upload.request_id, &upload.key, wait, on_each)
+            .await
     }
 
     /// Disconnects from the broker.

@@ -25,7 +25,7 @@
 //! let opts = ConnectOptions::new("mqtt://127.0.0.1:1883", "dev-1")?;
 //! let client = Client::connect(opts).await?;
 //! let outcome = client.upload("heart.wav".as_ref(), &UploadOptions::new("/tmp/haul-state")).await?;
-//! let results = client.wait_results(&outcome.request_id, &ResultWait::default(), |_| {}).await;
+//! let results = client.wait_results(&outcome, &ResultWait::default(), |_| {}).await;
 //! println!("{} stored as {}, {} results", outcome.file_name, outcome.key, results.len());
 //! client.disconnect().await;
 //! # Ok(()) }

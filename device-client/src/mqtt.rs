@@ -4,7 +4,10 @@
 //! rumqttc reconnects when its event loop is polled again after an error; this module
 //! polls with a backoff, re-subscribes after every CONNACK, and holds publications until
 //! the subscription is acknowledged again. Messages lost while disconnected surface as a
-//! response timeout, which the upload logic answers by asking again.
+//! response timeout, which the upload logic answers by asking again; results published
+//! while it was disconnected are asked for again (`upload/resend`) for every upload whose
+//! results are awaited, right after the reconnect and twice more while the cloud side may
+//! still be coming back.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
-use crate::contract::{TopicKind, UploadResponse, UploadResult, parse_topic, topic};
+use crate::contract::{ResendResults, TopicKind, UploadResponse, UploadResult, parse_topic, topic};
 use crate::options::ConnectOptions;
 use crate::results::ResultInbox;
 use crate::tls::TlsError;
@@ -77,10 +80,15 @@ enum Link {
     Failed(String),
 }
 
+/// When, after a reconnect, the device asks for the awaited results again.
+const RESEND_AFTER: [Duration; 3] = [Duration::ZERO, Duration::from_secs(5), Duration::from_secs(30)];
+
 #[derive(Debug, Default)]
 struct Routes {
     pending: Mutex<HashMap<String, mpsc::UnboundedSender<UploadResponse>>>,
     results: ResultInbox,
+    /// Uploads whose results are awaited: request id -> key.
+    awaited: Mutex<HashMap<String, String>>,
 }
 
 /// A connected device session.
@@ -196,9 +204,24 @@ impl MqttSession {
             .map_err(|_| MqttError::Closed)
     }
 
-    /// The results received so far.
-    pub fn results(&self) -> &ResultInbox {
-        &self.routes.results
+    /// Collects the results of the upload `request_id` stored at `key` by the
+    /// [`ResultWait`](crate::results::ResultWait) rule; after a reconnect the cloud is asked
+    /// to send them again, so a result published while the link was down is not lost.
+    pub async fn wait_results(
+        &self,
+        request_id: &str,
+        key: &str,
+        wait: &crate::results::ResultWait,
+        on_each: impl FnMut(&UploadResult),
+    ) -> Vec<UploadResult> {
+        self.awaited().insert(request_id.to_owned(), key.to_owned());
+        let got = self.routes.results.wait(request_id, wait, on_each).await;
+        self.awaited().remove(request_id);
+        got
+    }
+
+    fn awaited(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.routes.awaited.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Disconnects cleanly (best effort) and stops the event loop.
@@ -296,6 +319,9 @@ async fn drive(
                     link.send_replace(Link::Failed(format!("refused:{filter}")));
                     return;
                 }
+                if ever_ready {
+                    tokio::spawn(ask_again(client.clone(), device.clone(), routes.clone()));
+                }
                 (failures, ever_ready) = (0, true);
                 tracing::debug!(%device, "Subscribed to response and result topics.");
                 link.send_replace(Link::Ready);
@@ -316,6 +342,36 @@ async fn drive(
                 failures = failures.saturating_add(1);
                 tracing::warn!(%device, error = %e, retry_in = ?delay, "MQTT connection lost, reconnecting.");
                 tokio::time::sleep(delay).await;
+            }
+        }
+    }
+}
+
+/// After a reconnect: asks for the results of every awaited upload again, at each of
+/// [`RESEND_AFTER`] (the first ask may reach a cloud that is not subscribed yet).
+async fn ask_again(client: AsyncClient, device: String, routes: Arc<Routes>) {
+    let topic = topic(&device, TopicKind::Resend);
+    let mut waited = Duration::ZERO;
+    for at in RESEND_AFTER {
+        tokio::time::sleep(at - waited).await;
+        waited = at;
+        let awaited: Vec<ResendResults> = routes
+            .awaited
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(request_id, key)| ResendResults {
+                request_id: request_id.clone(),
+                key: key.clone(),
+            })
+            .collect();
+        for ask in awaited {
+            tracing::debug!(%device, request_id = %ask.request_id, "Asking for the results again after a reconnect.");
+            let Ok(payload) = serde_json::to_vec(&ask) else {
+                continue;
+            };
+            if client.publish(&topic, QoS::AtLeastOnce, false, payload).await.is_err() {
+                return;
             }
         }
     }

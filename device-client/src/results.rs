@@ -3,7 +3,8 @@
 //!
 //! The device does not know how many stages will process an object. The rule: wait up to
 //! [`ResultWait::first`] for the first result, then keep collecting until no new one came
-//! for [`ResultWait::idle`], or until [`ResultWait::expect`] results arrived.
+//! for [`ResultWait::idle`], or until [`ResultWait::expect`] results arrived. A stage's
+//! result that arrives twice (sent live, then again on request after a reconnect) counts once.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -86,10 +87,15 @@ impl ResultInbox {
         let mut got = Vec::new();
         let mut deadline = Instant::now() + wait.first;
         loop {
-            let new = self.take(request_id);
-            if !new.is_empty() {
-                new.iter().for_each(&mut on_each);
-                got.extend(new);
+            let before = got.len();
+            for result in self.take(request_id) {
+                // A stage's result sent again (asked for after a reconnect) counts once.
+                if !got.iter().any(|g: &UploadResult| g.stage == result.stage) {
+                    on_each(&result);
+                    got.push(result);
+                }
+            }
+            if got.len() > before {
                 deadline = Instant::now() + wait.idle;
             }
             if wait.expect.is_some_and(|n| got.len() >= n) {
@@ -155,6 +161,22 @@ mod tests {
         let started = Instant::now();
         assert!(inbox.wait("r1", &wait, |_| {}).await.is_empty());
         assert!(started.elapsed() >= Duration::from_secs(2));
+    }
+
+    #[tokio::test]
+    async fn a_result_sent_again_counts_once() {
+        let inbox = ResultInbox::default();
+        inbox.push(result("r1", "a"));
+        inbox.push(result("r1", "a"));
+        inbox.push(result("r1", "b"));
+        let wait = ResultWait {
+            first: Duration::from_secs(600),
+            idle: Duration::from_secs(600),
+            expect: Some(2),
+        };
+        let mut calls = 0;
+        let got = inbox.wait("r1", &wait, |_| calls += 1).await;
+        assert_eq!((got.len(), calls), (2, 2));
     }
 
     #[tokio::test]

@@ -58,7 +58,7 @@ async fn a_small_file_goes_in_one_signed_put_and_its_results_arrive() {
         expect: None,
     };
     let mut stages: Vec<String> = client
-        .wait_results(&outcome.request_id, &wait, |_| {})
+        .wait_results(&outcome, &wait, |_| {})
         .await
         .into_iter()
         .map(|r| r.stage)

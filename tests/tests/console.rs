@@ -40,7 +40,7 @@ async fn upload(stack: &DevStack, dir: &Path) -> String {
         idle: Duration::from_secs(60),
         expect: Some(1),
     };
-    let results = client.wait_results(&outcome.request_id, &wait, |_| {}).await;
+    let results = client.wait_results(&outcome, &wait, |_| {}).await;
     assert_eq!(results.len(), 1, "{results:?}");
     outcome.key
 }

@@ -97,7 +97,7 @@ async fn twenty_uploads_of_mixed_types_each_get_every_result_once() {
             idle: Duration::from_secs(20),
             expect: Some(stages),
         };
-        let results = client.wait_results(&outcome.request_id, &wait, |_| {}).await;
+        let results = client.wait_results(&outcome, &wait, |_| {}).await;
         assert_eq!(results.len(), stages, "{}: {results:?}", outcome.key);
         for r in results {
             assert_eq!(r.outcome, "succeeded", "{r:?}");
@@ -214,7 +214,7 @@ async fn with_dev_certificates_the_broker_requires_tls_client_certificates() {
         idle: Duration::from_secs(5),
         expect: Some(1),
     };
-    let results = client.wait_results(&outcome.request_id, &wait, |_| {}).await;
+    let results = client.wait_results(&outcome, &wait, |_| {}).await;
     assert_eq!(results.len(), 1, "{results:?}");
     let anonymous = haul_device::tls::TlsFiles {
         cert: None,

@@ -1,16 +1,16 @@
 //! The device side: the presign function, the IoT topic rule that invokes it, and the IoT
 //! policy that scopes every device to its own topics.
 
-use haul_pipeline::config::HaulConfig;
+use haul_pipeline::config::{HaulConfig, RATE_LIMIT_PREFIX};
 use serde_json::{Map, Value, json};
 
 use super::stage::iot_arn;
-use super::storage::object_arn;
+use super::storage::{bucket_arn, object_arn};
 
 /// The rule's query: device requests and multipart completions, with the device id taken
 /// from the topic (the broker authenticated it), never from the payload.
 pub const PRESIGN_RULE_SQL: &str = "SELECT *, topic(2) AS haul_device, topic(4) AS haul_kind \
-     FROM 'haul/+/upload/+' WHERE topic(4) = 'request' OR topic(4) = 'complete'";
+     FROM 'haul/+/upload/+' WHERE topic(4) = 'request' OR topic(4) = 'complete' OR topic(4) = 'resend'";
 
 /// How long the presign function may take (signing is fast; completing a multipart upload
 /// lists its parts first).
@@ -22,6 +22,7 @@ const THING: &str = "${!iot:Connection.Thing.ThingName}";
 /// Adds the presign function, its topic rule and permission, and the device policy.
 pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
     let incoming = &config.storage.incoming_prefix;
+    let results = &config.storage.results_prefix;
     resources.insert(
         "PresignFunction".into(),
         json!({
@@ -52,10 +53,36 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                         "Resource": object_arn(&format!("{incoming}*"))
                     },
                     {
+                        // A resend answers from the stored results; listing (under the
+                        // results and counters only) makes a missing object a 404, not a 403.
+                        "Sid": "ReadResultsForResend",
+                        "Effect": "Allow",
+                        "Action": ["s3:GetObject"],
+                        "Resource": object_arn(&format!("{results}*"))
+                    },
+                    {
+                        // The per-device request counters every container shares
+                        // (conditional writes; the lifecycle rule expires them).
+                        "Sid": "CountRequests",
+                        "Effect": "Allow",
+                        "Action": ["s3:GetObject", "s3:PutObject"],
+                        "Resource": object_arn(&format!("{RATE_LIMIT_PREFIX}*"))
+                    },
+                    {
+                        "Sid": "ListResultsAndCounters",
+                        "Effect": "Allow",
+                        "Action": ["s3:ListBucket"],
+                        "Resource": bucket_arn(),
+                        "Condition": { "StringLike": { "s3:prefix": [format!("{results}*"), format!("{RATE_LIMIT_PREFIX}*")] } }
+                    },
+                    {
                         "Sid": "AnswerDevices",
                         "Effect": "Allow",
                         "Action": ["iot:Publish"],
-                        "Resource": iot_arn("topic/haul/*/upload/response")
+                        "Resource": [
+                            iot_arn("topic/haul/*/upload/response"),
+                            iot_arn("topic/haul/*/upload/result")
+                        ]
                     }
                 ]}]
             }
@@ -67,7 +94,7 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
             "Type": "AWS::IoT::TopicRule",
             "Properties": {
                 "TopicRulePayload": {
-                    "Description": "Device upload requests and multipart completions to the presign function.",
+                    "Description": "Device upload requests, multipart completions and result resends to the presign function.",
                     "AwsIotSqlVersion": "2016-03-23",
                     "RuleDisabled": false,
                     "Sql": PRESIGN_RULE_SQL,
@@ -175,10 +202,10 @@ fn device_policy() -> Value {
                         "Condition": { "Bool": { "iot:Connection.Thing.IsAttached": "true" } }
                     },
                     {
-                        "Sid": "RequestAndComplete",
+                        "Sid": "RequestCompleteAndResend",
                         "Effect": "Allow",
                         "Action": "iot:Publish",
-                        "Resource": [topic("request"), topic("complete")]
+                        "Resource": [topic("request"), topic("complete"), topic("resend")]
                     },
                     {
                         "Sid": "SubscribeToAnswers",

@@ -353,6 +353,49 @@ mod tests {
     }
 
     #[test]
+    fn a_device_may_ask_for_its_results_again_and_the_presign_function_may_answer_from_the_stored_ones() {
+        let t = template("[[routes]]\nstage = \"a\"\n");
+        let r = &t.value["Resources"];
+        let sql = r["PresignRule"]["Properties"]["TopicRulePayload"]["Sql"]
+            .as_str()
+            .unwrap();
+        assert!(sql.contains("topic(4) = 'resend'"), "{sql}");
+        let statements = r["PresignFunction"]["Properties"]["Policies"][0]["Statement"]
+            .as_array()
+            .unwrap();
+        let sid = |name: &str| statements.iter().find(|s| s["Sid"] == name).unwrap().clone();
+        let read = sid("ReadResultsForResend");
+        assert_eq!(read["Action"], json!(["s3:GetObject"]));
+        assert!(read["Resource"]["Fn::Sub"].as_str().unwrap().ends_with("/results/*"));
+        let answer = sid("AnswerDevices").to_string();
+        assert!(answer.contains("topic/haul/*/upload/result"), "{answer}");
+        let device = r["DevicePolicy"]["Properties"]["PolicyDocument"]["Statement"].to_string();
+        assert!(device.contains("/upload/resend"), "{device}");
+    }
+
+    #[test]
+    fn the_presign_function_counts_requests_in_the_bucket_and_the_counters_expire() {
+        let t = template("[[routes]]\nstage = \"a\"\n");
+        let r = &t.value["Resources"];
+        let statements = r["PresignFunction"]["Properties"]["Policies"][0]["Statement"]
+            .as_array()
+            .unwrap();
+        let count = statements.iter().find(|s| s["Sid"] == "CountRequests").unwrap();
+        assert_eq!(count["Action"], json!(["s3:GetObject", "s3:PutObject"]));
+        assert!(
+            count["Resource"]["Fn::Sub"]
+                .as_str()
+                .unwrap()
+                .ends_with("/rate-limit/*")
+        );
+        let rules = r["Bucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+            .as_array()
+            .unwrap();
+        let expire = rules.iter().find(|rule| rule["Prefix"] == "rate-limit/").unwrap();
+        assert_eq!(expire["ExpirationInDays"], 1);
+    }
+
+    #[test]
     fn each_stage_has_alarms_on_its_queue_age_and_on_its_error_rate_from_the_emf_metrics() {
         let t = template("[[routes]]\nstage = \"heart-sound\"\n");
         let r = &t.value["Resources"];

@@ -1,6 +1,6 @@
 //! The bucket, its policy and notification, and the two SNS topics.
 
-use haul_pipeline::config::HaulConfig;
+use haul_pipeline::config::{HaulConfig, RATE_LIMIT_PREFIX};
 use serde_json::{Map, Value, json};
 
 use crate::plan;
@@ -45,11 +45,20 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                     "RestrictPublicBuckets": true
                 },
                 "OwnershipControls": { "Rules": [{ "ObjectOwnership": "BucketOwnerEnforced" }] },
-                "LifecycleConfiguration": { "Rules": [{
-                    "Id": "abort-incomplete-multipart-uploads",
-                    "Status": "Enabled",
-                    "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 }
-                }]},
+                "LifecycleConfiguration": { "Rules": [
+                    {
+                        "Id": "abort-incomplete-multipart-uploads",
+                        "Status": "Enabled",
+                        "AbortIncompleteMultipartUpload": { "DaysAfterInitiation": 1 }
+                    },
+                    {
+                        // The presign function's per-device request counters.
+                        "Id": "expire-rate-limit-counters",
+                        "Status": "Enabled",
+                        "Prefix": RATE_LIMIT_PREFIX,
+                        "ExpirationInDays": 1
+                    }
+                ]},
                 "NotificationConfiguration": { "TopicConfigurations": [{
                     "Event": "s3:ObjectCreated:*",
                     "Topic": { "Ref": "ObjectsTopic" },

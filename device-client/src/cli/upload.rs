@@ -92,9 +92,7 @@ async fn wait_results(client: &Client, outcome: &UploadOutcome, args: &UploadArg
         idle: if known { args.result_timeout } else { args.result_idle },
         expect: args.expect_results.or(known.then_some(outcome.stages.len())),
     };
-    let results = client
-        .wait_results(&outcome.request_id, &wait, |r| print_result(r, json))
-        .await;
+    let results = client.wait_results(outcome, &wait, |r| print_result(r, json)).await;
     let missing: Vec<&str> = outcome
         .stages
         .iter()

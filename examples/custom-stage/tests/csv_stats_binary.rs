@@ -85,7 +85,7 @@ async fn a_device_upload_to_csv_stats_dev_gets_the_csv_stats_result() {
         idle: Duration::from_secs(5),
         expect: Some(1),
     };
-    let results = client.wait_results(&outcome.request_id, &wait, |_| {}).await;
+    let results = client.wait_results(&outcome, &wait, |_| {}).await;
     client.disconnect().await;
     assert_eq!(results.len(), 1, "{results:?}");
     let r = &results[0];

@@ -82,6 +82,14 @@ impl S3Store {
         }
     }
 
+    /// A store over an existing client; `endpoint` names it in logs (`aws` for AWS itself).
+    pub fn from_client(client: aws_sdk_s3::Client, endpoint: &str) -> Self {
+        Self {
+            client,
+            endpoint: endpoint.to_owned(),
+        }
+    }
+
     /// A PutObject made only when `condition` holds (S3's conditional writes):
     /// `Ok(None)` when it does not (412, or 409 for a concurrent conditional write).
     async fn put_when(

@@ -9,6 +9,7 @@
 //! | `haul/{device}/upload/response` | cloud -> device | [`UploadResponse`] |
 //! | `haul/{device}/upload/complete` | device -> cloud | [`UploadComplete`] (multipart only) |
 //! | `haul/{device}/upload/result` | cloud -> device | [`UploadResult`] |
+//! | `haul/{device}/upload/resend` | device -> cloud | [`ResendResults`]: the stored results again |
 //!
 //! The broker proves who the device is (per-device topic authorization); nothing in a
 //! payload names the device.
@@ -25,7 +26,7 @@ pub fn topic(device: &str, kind: TopicKind) -> String {
     format!("{TOPIC_ROOT}/{device}/upload/{}", kind.as_str())
 }
 
-/// The four message kinds.
+/// The five message kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TopicKind {
     /// Device asks for an upload.
@@ -36,6 +37,8 @@ pub enum TopicKind {
     Complete,
     /// Cloud reports a processing outcome.
     Result,
+    /// Device asks for the results of an upload again (after a reconnect).
+    Resend,
 }
 
 impl TopicKind {
@@ -46,7 +49,13 @@ impl TopicKind {
             TopicKind::Response => "response",
             TopicKind::Complete => "complete",
             TopicKind::Result => "result",
+            TopicKind::Resend => "resend",
         }
+    }
+
+    /// Whether devices publish this kind (the others are the cloud's).
+    pub fn from_device(self) -> bool {
+        matches!(self, TopicKind::Request | TopicKind::Complete | TopicKind::Resend)
     }
 }
 
@@ -62,6 +71,7 @@ pub fn parse_topic(topic: &str) -> Option<(&str, TopicKind)> {
         "response" => TopicKind::Response,
         "complete" => TopicKind::Complete,
         "result" => TopicKind::Result,
+        "resend" => TopicKind::Resend,
         _ => return None,
     };
     Some((device, kind))
@@ -270,6 +280,19 @@ pub struct UploadComplete {
     pub parts: Vec<CompletedPart>,
 }
 
+/// `haul/{device}/upload/resend`: send the results stored so far for this upload again on
+/// `haul/{device}/upload/result`. A device asks after a reconnect while it waits for
+/// results: one published while it was offline is not lost (the cloud answers from the
+/// stored results; a stage still running sends its result when it finishes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResendResults {
+    /// The request id of the upload.
+    pub request_id: String,
+    /// The key from the response (the cloud checks it is this device's and this request's).
+    pub key: String,
+}
+
 /// A part S3 accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -341,6 +364,8 @@ mod tests {
         assert_eq!(parse_topic("haul//upload/request"), None);
         assert_eq!(parse_topic("haul/a/upload/request/x"), None);
         assert_eq!(parse_topic("other/a/upload/request"), None);
+        assert_eq!(parse_topic("haul/a/upload/resend"), Some(("a", TopicKind::Resend)));
+        assert!(TopicKind::Resend.from_device() && !TopicKind::Result.from_device());
     }
 
     #[test]

@@ -91,7 +91,7 @@ pub async fn run(
             expect: Some(expected),
         };
         let results = client
-            .wait_results(&outcome.request_id, &wait, |r| println!("  {}", describe(r, &stages)))
+            .wait_results(&outcome, &wait, |r| println!("  {}", describe(r, &stages)))
             .await;
         let ok = results.iter().filter(|r| r.outcome == "succeeded").count();
         if ok < expected {

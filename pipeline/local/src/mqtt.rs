@@ -10,7 +10,11 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, 
 use tokio::sync::mpsc;
 
 /// Topics the cloud listens to.
-pub const CLOUD_FILTERS: [&str; 2] = ["haul/+/upload/request", "haul/+/upload/complete"];
+pub const CLOUD_FILTERS: [&str; 3] = [
+    "haul/+/upload/request",
+    "haul/+/upload/complete",
+    "haul/+/upload/resend",
+];
 
 /// Connects as `client_id` (TLS client certificate from `tls`, if given) and starts the
 /// event loop; incoming publishes arrive on the returned receiver.

@@ -50,6 +50,9 @@ pub struct DevOptions {
     pub bus: BusOptions,
     /// Serve the console on this (loopback) address; `None`: no console.
     pub console: Option<SocketAddr>,
+    /// Count the per-device request limit in counter objects in the bucket (as the deployed
+    /// presign function does), not in memory.
+    pub shared_rate_limit: bool,
 }
 
 impl DevOptions {
@@ -66,6 +69,7 @@ impl DevOptions {
             secret_key: None,
             bus: BusOptions::default(),
             console: None,
+            shared_rate_limit: false,
         }
     }
 }
@@ -170,12 +174,11 @@ impl DevStack {
                 }
             }
         });
-        let presigner = Arc::new(Presigner::for_endpoint(
-            config.clone(),
-            &s3.url,
-            &options.access_key,
-            &secret_key,
-        ));
+        let presigner = Presigner::for_endpoint(config.clone(), &s3.url, &options.access_key, &secret_key);
+        let presigner = Arc::new(match options.shared_rate_limit {
+            true => presigner.with_shared_limit(),
+            false => presigner,
+        });
         tokio::spawn(responder::run(presigner, client, incoming, events));
         let console = match options.console {
             Some(bind) => {

@@ -9,26 +9,27 @@
 
 mod multipart;
 mod rate_limit;
+mod resend;
 mod sign;
 mod sizing;
 mod validate;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use base64::Engine;
 use chrono::Utc;
 use haul_contract::key::{UploadKey, sanitize_file_name, valid_device};
 use haul_contract::s3::part_layout;
 use haul_contract::{
-    CompletedPart, RejectReason, TopicKind, UploadComplete, UploadPlan, UploadRequest, UploadResponse, parse_topic,
-    topic,
+    CompletedPart, RejectReason, ResendResults, TopicKind, UploadComplete, UploadPlan, UploadRequest, UploadResponse,
+    parse_topic, topic,
 };
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::router::Router;
 
-pub use rate_limit::RateLimiter;
+pub use rate_limit::{Limiter, RateLimiter, SharedLimit};
 pub use sign::{Endpoint, SignError, Signer};
 pub use sizing::expiry_for;
 pub use validate::Rejection;
@@ -42,7 +43,7 @@ pub struct Presigner {
     router: Router,
     client: aws_sdk_s3::Client,
     signer: Signer,
-    limiter: RateLimiter,
+    limiter: Limiter,
 }
 
 impl Presigner {
@@ -50,7 +51,7 @@ impl Presigner {
     /// the multipart calls.
     pub fn new(config: Arc<HaulConfig>, client: aws_sdk_s3::Client, signer: Signer) -> Self {
         let router = Router::new(&config);
-        let limiter = RateLimiter::new(config.presign.rate_limit, config.presign.rate_window);
+        let limiter = Limiter::InProcess(RateLimiter::new(config.presign.rate_limit, config.presign.rate_window));
         Self {
             config,
             router,
@@ -85,7 +86,8 @@ impl Presigner {
     }
 
     /// A presigner for the AWS environment it runs in (Lambda: the function role's
-    /// credentials; `AWS_ENDPOINT_URL` selects an S3-compatible endpoint instead).
+    /// credentials; `AWS_ENDPOINT_URL` selects an S3-compatible endpoint instead), with the
+    /// rate limit shared by all its containers (counters in the bucket).
     pub fn from_sdk_config(config: Arc<HaulConfig>, sdk: &aws_config::SdkConfig) -> Result<Self, SignError> {
         let provider = sdk
             .credentials_provider()
@@ -100,7 +102,18 @@ impl Presigner {
             (None, None) => Endpoint::Aws,
         };
         let client = haul_aws::S3Store::from_config(sdk).client().clone();
-        Ok(Self::new(config, client, Signer::new(provider, &region, endpoint)))
+        Ok(Self::new(config, client, Signer::new(provider, &region, endpoint)).with_shared_limit())
+    }
+
+    /// Keeps the per-device budget in counter objects in the upload bucket (through this
+    /// presigner's S3 client), shared by every process presigning for it (the Lambda
+    /// function's containers), instead of in memory.
+    pub fn with_shared_limit(mut self) -> Self {
+        let store = haul_aws::S3Store::from_client(self.client.clone(), "presign");
+        let presign = &self.config.presign;
+        let bucket = &self.config.storage.bucket;
+        self.limiter = Limiter::shared(Arc::new(store), bucket, presign.rate_limit, presign.rate_window);
+        self
     }
 
     /// The signer (tests presign URLs of their own with it).
@@ -108,10 +121,13 @@ impl Presigner {
         &self.signer
     }
 
-    /// Handles one MQTT message; returns the response topic and payload, or `None` for
-    /// topics this handler does not answer.
-    pub async fn handle(&self, topic_name: &str, payload: &[u8]) -> Option<(String, Vec<u8>)> {
-        let (device, kind) = parse_topic(topic_name)?;
+    /// Handles one MQTT message; returns the messages to publish in answer (`(topic,
+    /// payload)`: one response, or the stored results a resend asks for), none for topics
+    /// this handler does not answer.
+    pub async fn handle(&self, topic_name: &str, payload: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let Some((device, kind)) = parse_topic(topic_name) else {
+            return Vec::new();
+        };
         let response = match kind {
             TopicKind::Request => match serde_json::from_slice::<UploadRequest>(payload) {
                 Ok(req) => self.request(device, req).await,
@@ -121,10 +137,25 @@ impl Presigner {
                 Ok(c) => self.complete(device, c).await,
                 Err(e) => malformed(payload, &e),
             },
-            TopicKind::Response | TopicKind::Result => return None,
+            TopicKind::Resend => {
+                return match serde_json::from_slice::<ResendResults>(payload) {
+                    Ok(req) => {
+                        let routes = self.router.candidates(&req.key, None);
+                        let stages: Vec<&str> = routes.iter().map(|r| r.stage.as_str()).collect();
+                        resend::stored_results(&self.config, &self.client, &stages, device, &req).await
+                    }
+                    Err(e) => {
+                        tracing::info!(device, error = %e, "Unreadable resend request ignored.");
+                        Vec::new()
+                    }
+                };
+            }
+            TopicKind::Response | TopicKind::Result => return Vec::new(),
         };
-        let body = serde_json::to_vec(&response).ok()?;
-        Some((topic(device, TopicKind::Response), body))
+        match serde_json::to_vec(&response) {
+            Ok(body) => vec![(topic(device, TopicKind::Response), body)],
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Answers an upload request.
@@ -145,7 +176,14 @@ impl Presigner {
                 format!("device id {device:?} is not usable in keys"),
             ));
         }
-        if !self.limiter.allow(device, Instant::now()) {
+        let allowed = self.limiter.allow(device).await.map_err(|e| {
+            tracing::error!(device, error = %e, "Rate limit not decided.");
+            rejection(
+                RejectReason::Internal,
+                "the request could not be counted; try again".to_owned(),
+            )
+        })?;
+        if !allowed {
             return Err(rejection(
                 RejectReason::RateLimited,
                 format!(

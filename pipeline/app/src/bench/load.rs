@@ -5,8 +5,9 @@
 //!
 //! "Exactly once" is counted from the child's `stage_finished` events (a stage run that
 //! ended `ok`, across both processes) and from the result files; the devices' own MQTT
-//! results are counted too (a result published while a device was disconnected by the
-//! kill is not delivered again: see the note in the report).
+//! results are counted too: every routed stage's result must reach its device, also one
+//! published while the kill had cut the device off (the device asks for it again when it
+//! reconnects; a stage's result that arrives twice counts once).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -61,10 +62,8 @@ pub struct LoadReport {
     pub failed_runs: usize,
     /// Files in the dead-letter folder (should be 0).
     pub dead_letters: usize,
-    /// Results the devices received over MQTT; and how many of those were repeats.
+    /// Results the devices received over MQTT (one per stage and upload).
     pub device_results: usize,
-    /// Repeated results received by a device for the same (request, stage).
-    pub device_repeats: usize,
     /// SIGKILLs sent to `haul dev`.
     pub kills: usize,
     /// Wall time from the first upload to the last result, seconds.
@@ -150,10 +149,6 @@ pub async fn run(config: &HaulConfig, opts: LoadOptions, work: &Path) -> Result<
     let _ = child.kill().await;
     let ev = events.lock().unwrap_or_else(|e| e.into_inner());
     let device_results: usize = uploaded.iter().map(|u| u.results.len()).sum();
-    let device_repeats: usize = uploaded
-        .iter()
-        .map(|u| u.results.len() - u.results.iter().collect::<BTreeSet<_>>().len())
-        .sum();
     Ok(LoadReport {
         devices: opts.devices,
         uploads: opts.devices * opts.files,
@@ -166,7 +161,6 @@ pub async fn run(config: &HaulConfig, opts: LoadOptions, work: &Path) -> Result<
         failed_runs: ev.failed,
         dead_letters: count_files(&data.join(".haul/dlq")),
         device_results,
-        device_repeats,
         kills,
         seconds,
     })
@@ -297,7 +291,7 @@ async fn device(name: &str, target: &Target, state: &Path, files: Vec<PathBuf>) 
             idle: Duration::from_secs(1),
             expect: Some(target.router.stages_for(&outcome.key, Some(outcome.size), None).len()),
         };
-        let results = client.wait_results(&outcome.request_id, &wait, |_| {}).await;
+        let results = client.wait_results(&outcome, &wait, |_| {}).await;
         out.push(Uploaded {
             key: outcome.key,
             size: outcome.size,

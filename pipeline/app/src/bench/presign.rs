@@ -27,17 +27,20 @@ pub struct PresignReport {
     pub requests_per_s: f64,
 }
 
-/// Starts a stack (on `mqtt_url`'s broker, or the embedded one), connects `devices`
-/// devices, sends `per_device` requests from each.
+/// Starts a stack (on `mqtt_url`'s broker, or the embedded one; with the rate limit in the
+/// bucket's shared counters when `shared_rate_limit`), connects `devices` devices, sends
+/// `per_device` requests from each.
 pub async fn run(
     devices: usize,
     per_device: usize,
     mqtt_url: Option<String>,
+    shared_rate_limit: bool,
     work: &std::path::Path,
 ) -> Result<PresignReport, BoxError> {
     let cfg = config("[presign]\nrate_limit = 1000000")?;
     let mut options = DevOptions::new(&work.join("data"));
     options.mqtt_url = mqtt_url;
+    options.shared_rate_limit = shared_rate_limit;
     let stack = DevStack::start(cfg, &Registry::new().register(Discard), options, None).await?;
     let broker = haul_device::options::BrokerUrl::parse(&stack.mqtt_url)?;
     let mut clients = Vec::with_capacity(devices);

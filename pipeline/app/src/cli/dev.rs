@@ -64,6 +64,11 @@ pub struct DevRunArgs {
     /// of a line for people.
     #[arg(long)]
     pub json: bool,
+    /// Count the per-device request limit in counter objects in the bucket, as the deployed
+    /// presign function does for all its containers [default: in memory, exact for one
+    /// process].
+    #[arg(long)]
+    pub shared_rate_limit: bool,
     /// Its secret [default: the data folder's own, random, made on first start and kept
     /// in DIR/.haul/dev-secret].
     #[arg(long, env = "HAUL_DEV_SECRET_KEY", value_name = "SECRET", hide_env_values = true)]
@@ -114,6 +119,7 @@ pub async fn dev(app: &App, global: &GlobalArgs, args: DevArgs) -> Result<ExitCo
         access_key: a.access_key,
         secret_key: a.secret_key,
         console: (!a.no_console).then_some(a.console_addr),
+        shared_rate_limit: a.shared_rate_limit,
         ..DevOptions::new(&a.data)
     };
     let (events_tx, events) = tokio::sync::mpsc::unbounded_channel();

@@ -24,7 +24,8 @@ pub fn split_event(mut event: Value) -> Result<(String, Vec<u8>), String> {
     Ok((format!("haul/{device}/upload/{kind}"), payload))
 }
 
-/// Serves the presign function: the IoT rule's event in, the response published back.
+/// Serves the presign function: the IoT rule's event in, the answers (a response, or the
+/// stored results a resend asks for) published back.
 pub async fn serve(config: Arc<HaulConfig>, sdk: &aws_config::SdkConfig) -> Result<(), BoxError> {
     let host =
         super::env("HAUL_IOT_ENDPOINT").ok_or("HAUL_IOT_ENDPOINT is not set (the iot:Data-ATS endpoint host)")?;
@@ -34,11 +35,13 @@ pub async fn serve(config: Arc<HaulConfig>, sdk: &aws_config::SdkConfig) -> Resu
         let (presigner, client) = (presigner.clone(), client.clone());
         async move {
             let (topic, payload) = split_event(event.payload)?;
-            let Some((response_topic, body)) = presigner.handle(&topic, &payload).await else {
-                return Ok::<_, lambda_runtime::Error>(json!({ "ignored": topic }));
-            };
-            client.publish(&response_topic, body).await?;
-            Ok(json!({ "answered": response_topic }))
+            let answers = presigner.handle(&topic, &payload).await;
+            let mut published = Vec::with_capacity(answers.len());
+            for (answer_topic, body) in answers {
+                client.publish(&answer_topic, body).await?;
+                published.push(answer_topic);
+            }
+            Ok::<_, lambda_runtime::Error>(json!({ "topic": topic, "published": published }))
         }
     });
     lambda_runtime::run(handler).await

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use presign::PresignConfig;
+pub use presign::{PresignConfig, RATE_LIMIT_PREFIX};
 pub use size::ByteSize;
 
 /// The whole configuration file.
@@ -250,6 +250,19 @@ impl HaulConfig {
                 "must not overlap storage.incoming_prefix (results would be routed as uploads)",
             ));
         }
+        for (field, prefix) in [
+            ("storage.incoming_prefix", &s.incoming_prefix),
+            ("storage.results_prefix", &s.results_prefix),
+        ] {
+            if prefix.starts_with(RATE_LIMIT_PREFIX) || RATE_LIMIT_PREFIX.starts_with(prefix.as_str()) {
+                return Err(invalid(
+                    field,
+                    format!(
+                        "{prefix:?} must not overlap {RATE_LIMIT_PREFIX:?}, where the presign function counts requests"
+                    ),
+                ));
+            }
+        }
         for (i, route) in self.routes.iter().enumerate() {
             validate_route(i, route, self)?;
         }
@@ -374,6 +387,7 @@ mod tests {
         for (doc, needle) in [
             ("[storage]\nbucket = \"Bad_Bucket\"", "storage.bucket"),
             ("[storage]\nresults_prefix = \"incoming/r/\"", "overlap"),
+            ("[storage]\nincoming_prefix = \"rate-limit/in/\"", "counts requests"),
             ("[[routes]]\nstage = \"Heart Sound\"", "kebab-case"),
             ("[[routes]]\nstage = \"x\"\nsuffixes = [\"\"]", "empty suffix"),
             ("[[routes]]\nstage = \"x\"\ncontent_types = [\"audio\"]", "MIME"),

@@ -9,6 +9,10 @@ use haul_contract::s3::{MAX_OBJECT_SIZE, MAX_PRESIGN_EXPIRY_S, MIN_PART_SIZE};
 
 use super::{ByteSize, ConfigError, invalid};
 
+/// Where in the upload bucket the presign function keeps the per-device request counters
+/// its containers share (the deployed bucket's lifecycle rule expires them after a day).
+pub const RATE_LIMIT_PREFIX: &str = "rate-limit/";
+
 /// Limits and signing settings for device uploads.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -33,7 +37,9 @@ pub struct PresignConfig {
     /// Devices choose the part size, because their request declares each part's SHA-256;
     /// `haul-device` uses 16 MiB, raised to keep at most 1,500 parts. Default `16MiB`.
     pub part_size: ByteSize,
-    /// Requests one device may make per `rate_window`. Default 30.
+    /// Requests one device may make per `rate_window`. Default 30. Counted in memory by
+    /// `haul dev`, in counter objects under [`RATE_LIMIT_PREFIX`] in the bucket by the
+    /// deployed presign function (one budget for all its containers).
     pub rate_limit: u32,
     /// The window of `rate_limit`. Default `1m`.
     #[serde(with = "humantime_serde")]

@@ -44,7 +44,7 @@ impl Identity {
                     || own_shadow(&levels, None)
             }
             Identity::Device(me) => {
-                matches!(levels.as_slice(), ["haul", d, "upload", "request" | "complete"] if d == me)
+                matches!(levels.as_slice(), ["haul", d, "upload", "request" | "complete" | "resend"] if d == me)
                     || own_shadow(&levels, Some(me))
             }
         }
@@ -55,8 +55,10 @@ impl Identity {
         let levels: Vec<&str> = filter.split('/').collect();
         match self {
             Identity::Cloud => {
-                matches!(levels.as_slice(), ["haul", "+", "upload", "request" | "complete"])
-                    || matches!(levels.as_slice(), ["$aws", "things", "+", "shadow", "name", _, ..])
+                matches!(
+                    levels.as_slice(),
+                    ["haul", "+", "upload", "request" | "complete" | "resend"]
+                ) || matches!(levels.as_slice(), ["$aws", "things", "+", "shadow", "name", _, ..])
             }
             Identity::Device(me) => {
                 !filter.contains(['+', '#'])
@@ -87,6 +89,8 @@ mod tests {
         assert_eq!(d.client_id(), "dev-a");
         assert!(d.may_publish("haul/dev-a/upload/request"));
         assert!(d.may_publish("haul/dev-a/upload/complete"));
+        assert!(d.may_publish("haul/dev-a/upload/resend"));
+        assert!(!d.may_publish("haul/dev-b/upload/resend"));
         assert!(!d.may_publish("haul/dev-b/upload/request"), "another device's topic");
         assert!(!d.may_publish("haul/dev-a/upload/response"), "the cloud's answer");
         assert!(!d.may_publish("haul/+/upload/request"));

@@ -1,4 +1,5 @@
-//! Per-device request limits (a token bucket per device).
+//! A per-device request limit in one process (a token bucket per device): exact where one
+//! process answers every request (`haul dev`), per container on Lambda.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
