@@ -22,8 +22,9 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::backoff::Backoff;
+use crate::contract::shadow::{parse_shadow_topic, shadow_topic};
 use crate::contract::{ResendResults, TopicKind, UploadResponse, UploadResult, parse_topic, topic};
-use crate::options::ConnectOptions;
+use crate::options::{ConnectOptions, Via};
 use crate::results::ResultInbox;
 use crate::tls::TlsError;
 
@@ -83,9 +84,15 @@ enum Link {
 /// When, after a reconnect, the device asks for the awaited results again.
 const RESEND_AFTER: [Duration; 3] = [Duration::ZERO, Duration::from_secs(5), Duration::from_secs(30)];
 
+/// Shadow answers kept for a request nobody waits for yet (at most this many).
+const MAX_UNCLAIMED: usize = 16;
+
 #[derive(Debug, Default)]
 struct Routes {
     pending: Mutex<HashMap<String, mpsc::UnboundedSender<UploadResponse>>>,
+    /// Answers found in the shadow before their request was (re)sent: a device that wakes
+    /// gets the answer given while it slept with `/get`, then asks.
+    unclaimed: Mutex<HashMap<String, UploadResponse>>,
     results: ResultInbox,
     /// Uploads whose results are awaited: request id -> key.
     awaited: Mutex<HashMap<String, String>>,
@@ -95,6 +102,7 @@ struct Routes {
 pub struct MqttSession {
     client: AsyncClient,
     device: String,
+    via: Via,
     routes: Arc<Routes>,
     link: watch::Receiver<Link>,
     task: JoinHandle<()>,
@@ -112,7 +120,7 @@ impl MqttSession {
         let task = tokio::spawn(drive(
             eventloop,
             client.clone(),
-            opts.device.clone(),
+            (opts.device.clone(), opts.via),
             routes.clone(),
             link_tx,
         ));
@@ -144,6 +152,7 @@ impl MqttSession {
         Ok(MqttSession {
             client,
             device: opts.device.clone(),
+            via: opts.via,
             routes,
             link,
             task,
@@ -160,9 +169,19 @@ impl MqttSession {
         *self.link.borrow() == Link::Ready
     }
 
-    /// Registers interest in responses to `request_id` (do it before publishing).
+    /// Registers interest in responses to `request_id` (do it before publishing); an answer
+    /// already found in the shadow is delivered at once.
     pub fn responses(&self, request_id: &str) -> ResponseWaiter {
         let (tx, rx) = mpsc::unbounded_channel();
+        let unclaimed = self
+            .routes
+            .unclaimed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(request_id);
+        if let Some(response) = unclaimed {
+            take_answer(&tx, response, &self.client, &self.device);
+        }
         self.routes
             .pending
             .lock()
@@ -177,15 +196,21 @@ impl MqttSession {
     }
 
     /// Publishes `message` as JSON on this device's `kind` topic (QoS 1), after the
-    /// subscriptions are in place; waits at most `timeout` for the link.
+    /// subscriptions are in place; waits at most `timeout` for the link. Through the shadow,
+    /// a request or completion is reported in the `haul-upload` shadow instead.
     pub async fn publish<T: Serialize>(
         &self,
         kind: TopicKind,
         message: &T,
         timeout: Duration,
     ) -> Result<(), MqttError> {
-        let topic = topic(&self.device, kind);
-        let payload = serde_json::to_vec(message)?;
+        let (topic, payload) = match (self.via, kind) {
+            (Via::Shadow, TopicKind::Request) => shadow_report(&self.device, "request", serde_json::to_value(message)?),
+            (Via::Shadow, TopicKind::Complete) => {
+                shadow_report(&self.device, "complete", serde_json::to_value(message)?)
+            }
+            _ => (topic(&self.device, kind), serde_json::to_vec(message)?),
+        };
         let mut link = self.link.clone();
         match tokio::time::timeout(timeout, link.wait_for(|l| *l == Link::Ready)).await {
             Ok(Ok(_)) => {}
@@ -218,6 +243,18 @@ impl MqttSession {
         let got = self.routes.results.wait(request_id, wait, on_each).await;
         self.awaited().remove(request_id);
         got
+    }
+
+    /// Through the shadow: reports the upload `request_id` done, so the cloud clears its
+    /// answer and the delta; nothing on the topics.
+    pub async fn done(&self, request_id: &str) {
+        if self.via != Via::Shadow {
+            return;
+        }
+        let (topic, payload) = shadow_report(&self.device, "done", serde_json::Value::from(request_id));
+        if let Err(e) = self.client.publish(&topic, QoS::AtLeastOnce, false, payload).await {
+            tracing::warn!(device = %self.device, error = %e, "Shadow not told the upload is done.");
+        }
     }
 
     fn awaited(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
@@ -292,11 +329,16 @@ impl Drop for ResponseWaiter {
 async fn drive(
     mut eventloop: EventLoop,
     client: AsyncClient,
-    device: String,
+    (device, via): (String, Via),
     routes: Arc<Routes>,
     link: watch::Sender<Link>,
 ) {
-    let filters = [TopicKind::Response, TopicKind::Result].map(|k| topic(&device, k));
+    let mut filters: Vec<String> = [TopicKind::Response, TopicKind::Result]
+        .map(|k| topic(&device, k))
+        .into();
+    if via == Via::Shadow {
+        filters.extend(["update/delta", "get/accepted", "update/rejected"].map(|op| shadow_topic(&device, op)));
+    }
     let (backoff, mut failures, mut ever_ready) = (Backoff::default(), 0u32, false);
     loop {
         match eventloop.poll().await {
@@ -322,11 +364,20 @@ async fn drive(
                 if ever_ready {
                     tokio::spawn(ask_again(client.clone(), device.clone(), routes.clone()));
                 }
+                if via == Via::Shadow {
+                    // A device that wakes finds an answer given while it slept.
+                    let get = shadow_topic(&device, "get");
+                    let token = serde_json::json!({ "clientToken": device }).to_string();
+                    let _ = client.try_publish(get, QoS::AtLeastOnce, false, token);
+                }
                 (failures, ever_ready) = (0, true);
                 tracing::debug!(%device, "Subscribed to response and result topics.");
                 link.send_replace(Link::Ready);
             }
-            Ok(Event::Incoming(Packet::Publish(p))) => route(&routes, &p.topic, &p.payload),
+            Ok(Event::Incoming(Packet::Publish(p))) => match parse_shadow_topic(&p.topic) {
+                Some((_, _, operation)) => from_shadow(&routes, &client, &device, operation, &p.payload),
+                None => route(&routes, &p.topic, &p.payload),
+            },
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => {
                 link.send_replace(Link::Failed("disconnected".into()));
                 return;
@@ -375,6 +426,61 @@ async fn ask_again(client: AsyncClient, device: String, routes: Arc<Routes>) {
             }
         }
     }
+}
+
+/// `{"state": {"reported": {field: value}}}` for the device's `haul-upload` shadow, the other
+/// fields of the exchange set to `null` (removed): one ask, completion or `done` at a time.
+fn shadow_report(device: &str, field: &str, value: serde_json::Value) -> (String, Vec<u8>) {
+    let mut reported = serde_json::json!({ "request": null, "complete": null, "done": null });
+    reported[field] = value;
+    let update = serde_json::json!({ "state": { "reported": reported }, "clientToken": device });
+    (shadow_topic(device, "update"), update.to_string().into_bytes())
+}
+
+/// An answer in the shadow (`/update/delta`, or `/get/accepted` on connect) goes to the
+/// waiter of its request, and the device reports the ask taken (so asking again is a
+/// change the cloud sees).
+fn from_shadow(routes: &Routes, client: &AsyncClient, device: &str, operation: &str, payload: &[u8]) {
+    let Ok(doc) = serde_json::from_slice::<serde_json::Value>(payload) else {
+        return tracing::warn!(operation, "Unreadable shadow message ignored.");
+    };
+    let answer = match operation {
+        "update/delta" => &doc["state"]["response"],
+        "get/accepted" => &doc["state"]["desired"]["response"],
+        _ => {
+            if doc["clientToken"] == device {
+                tracing::warn!(code = %doc["code"], message = %doc["message"], "The shadow refused an update.");
+            }
+            return;
+        }
+    };
+    let Ok(response) = serde_json::from_value::<UploadResponse>(answer.clone()) else {
+        return;
+    };
+    let pending = routes.pending.lock().unwrap_or_else(|e| e.into_inner());
+    match pending.get(response.request_id()) {
+        Some(tx) => take_answer(tx, response, client, device),
+        None => {
+            let mut unclaimed = routes.unclaimed.lock().unwrap_or_else(|e| e.into_inner());
+            if unclaimed.len() >= MAX_UNCLAIMED {
+                unclaimed.clear();
+            }
+            unclaimed.insert(response.request_id().to_owned(), response);
+        }
+    }
+}
+
+/// Hands a shadow answer to its waiter and reports the ask taken (`request` and `complete`
+/// removed), so asking the same again is a change the cloud answers.
+fn take_answer(
+    tx: &mpsc::UnboundedSender<UploadResponse>,
+    response: UploadResponse,
+    client: &AsyncClient,
+    device: &str,
+) {
+    let _ = tx.send(response);
+    let (topic, taken) = shadow_report(device, "done", serde_json::Value::Null);
+    let _ = client.try_publish(topic, QoS::AtLeastOnce, false, taken);
 }
 
 fn route(routes: &Routes, topic: &str, payload: &[u8]) {

@@ -123,6 +123,19 @@ pub struct ConnectOptions {
     pub connect_timeout: Duration,
     /// MQTT keep-alive.
     pub keep_alive: Duration,
+    /// How upload requests and answers travel.
+    pub via: Via,
+}
+
+/// How upload requests and answers travel (results always come on `upload/result`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Via {
+    /// The request/response topics `haul/{device}/upload/...`.
+    #[default]
+    Topics,
+    /// The device's named shadow `haul-upload` (for devices that wake rarely: a pending
+    /// answer is found with `/get` on connect).
+    Shadow,
 }
 
 impl ConnectOptions {
@@ -141,6 +154,7 @@ impl ConnectOptions {
             alpn: None,
             connect_timeout: Duration::from_secs(30),
             keep_alive: Duration::from_secs(30),
+            via: Via::Topics,
         })
     }
 
@@ -153,6 +167,12 @@ impl ConnectOptions {
     /// Sets the ALPN protocol.
     pub fn with_alpn(mut self, alpn: impl Into<String>) -> Self {
         self.alpn = Some(alpn.into());
+        self
+    }
+
+    /// Sets how requests and answers travel.
+    pub fn with_via(mut self, via: Via) -> Self {
+        self.via = via;
         self
     }
 

@@ -141,7 +141,9 @@ pub(crate) async fn run(
         return Ok(job.outcome(UploadKind::Single, job.state.etag.clone(), true));
     }
     tracing::info!(file = %path.display(), size, request_id = %job.state.request_id, resumed, "Upload starting.");
-    job.drive().await
+    let outcome = job.drive().await;
+    session.done(&job.state.request_id).await;
+    outcome
 }
 
 impl Job<'_> {

@@ -1,6 +1,7 @@
 //! The device side: the presign function, the IoT topic rule that invokes it, and the IoT
 //! policy that scopes every device to its own topics.
 
+use haul_contract::shadow::SHADOW_NAME;
 use haul_pipeline::config::{HaulConfig, RATE_LIMIT_PREFIX};
 use serde_json::{Map, Value, json};
 
@@ -11,6 +12,11 @@ use super::storage::{bucket_arn, object_arn};
 /// from the topic (the broker authenticated it), never from the payload.
 pub const PRESIGN_RULE_SQL: &str = "SELECT *, topic(2) AS haul_device, topic(4) AS haul_kind \
      FROM 'haul/+/upload/+' WHERE topic(4) = 'request' OR topic(4) = 'complete' OR topic(4) = 'resend'";
+
+/// The shadow variant's rule: every accepted update of a device's `haul-upload` shadow, as
+/// `previous` and `current` documents, with the thing name from the topic.
+pub const PRESIGN_SHADOW_RULE_SQL: &str = "SELECT previous, current, topic(3) AS haul_thing \
+     FROM '$aws/things/+/shadow/name/haul-upload/update/documents'";
 
 /// How long the presign function may take (signing is fast; completing a multipart upload
 /// lists its parts first).
@@ -81,7 +87,8 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                         "Action": ["iot:Publish"],
                         "Resource": [
                             iot_arn("topic/haul/*/upload/response"),
-                            iot_arn("topic/haul/*/upload/result")
+                            iot_arn("topic/haul/*/upload/result"),
+                            iot_arn(&format!("topic/$aws/things/*/shadow/name/{SHADOW_NAME}/update"))
                         ]
                     }
                 ]}]
@@ -90,42 +97,60 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
     );
     resources.insert(
         "PresignRule".into(),
-        json!({
-            "Type": "AWS::IoT::TopicRule",
-            "Properties": {
-                "TopicRulePayload": {
-                    "Description": "Device upload requests, multipart completions and result resends to the presign function.",
-                    "AwsIotSqlVersion": "2016-03-23",
-                    "RuleDisabled": false,
-                    "Sql": PRESIGN_RULE_SQL,
-                    "Actions": [{ "Lambda": { "FunctionArn": { "Fn::GetAtt": ["PresignFunction", "Arn"] } } }],
-                    // A request the rule could not hand to the function (throttled, failed
-                    // invocation) is kept, not lost: IoT Core sends the original message,
-                    // its topic and the failure to this queue (deploy/README.md: redrive).
-                    "ErrorAction": { "Sqs": {
-                        "QueueUrl": { "Ref": "PresignRuleErrors" },
-                        "RoleArn": { "Fn::GetAtt": ["PresignRuleErrorRole", "Arn"] },
-                        "UseBase64": false
-                    }}
-                }
-            }
-        }),
+        rule(
+            "Device upload requests, multipart completions and result resends to the presign function.",
+            PRESIGN_RULE_SQL,
+        ),
+    );
+    resources.insert(
+        "PresignShadowRule".into(),
+        rule(
+            "Accepted updates of each device's haul-upload shadow to the presign function.",
+            PRESIGN_SHADOW_RULE_SQL,
+        ),
     );
     add_rule_errors(resources);
-    resources.insert(
-        "PresignRulePermission".into(),
-        json!({
-            "Type": "AWS::Lambda::Permission",
-            "Properties": {
-                "Action": "lambda:InvokeFunction",
-                "FunctionName": { "Ref": "PresignFunction" },
-                "Principal": "iot.amazonaws.com",
-                "SourceAccount": { "Ref": "AWS::AccountId" },
-                "SourceArn": { "Fn::GetAtt": ["PresignRule", "Arn"] }
-            }
-        }),
-    );
+    for rule in ["PresignRule", "PresignShadowRule"] {
+        resources.insert(
+            format!("{rule}Permission"),
+            json!({
+                "Type": "AWS::Lambda::Permission",
+                "Properties": {
+                    "Action": "lambda:InvokeFunction",
+                    "FunctionName": { "Ref": "PresignFunction" },
+                    "Principal": "iot.amazonaws.com",
+                    "SourceAccount": { "Ref": "AWS::AccountId" },
+                    "SourceArn": { "Fn::GetAtt": [rule, "Arn"] }
+                }
+            }),
+        );
+    }
     resources.insert("DevicePolicy".into(), device_policy());
+}
+
+/// A topic rule invoking the presign function; what it cannot hand over goes to the error
+/// queue.
+fn rule(description: &str, sql: &str) -> Value {
+    json!({
+        "Type": "AWS::IoT::TopicRule",
+        "Properties": {
+            "TopicRulePayload": {
+                "Description": description,
+                "AwsIotSqlVersion": "2016-03-23",
+                "RuleDisabled": false,
+                "Sql": sql,
+                "Actions": [{ "Lambda": { "FunctionArn": { "Fn::GetAtt": ["PresignFunction", "Arn"] } } }],
+                // A message the rule could not hand to the function (throttled, failed
+                // invocation) is kept, not lost: IoT Core sends the original message, its
+                // topic and the failure to this queue (deploy/README.md: redrive).
+                "ErrorAction": { "Sqs": {
+                    "QueueUrl": { "Ref": "PresignRuleErrors" },
+                    "RoleArn": { "Fn::GetAtt": ["PresignRuleErrorRole", "Arn"] },
+                    "UseBase64": false
+                }}
+            }
+        }
+    })
 }
 
 /// The queue the presign rule's error action writes to, the role IoT Core assumes for it
@@ -185,6 +210,7 @@ fn add_rule_errors(resources: &mut Map<String, Value>) {
 fn device_policy() -> Value {
     let topic = |kind: &str| iot_arn(&format!("topic/haul/{THING}/upload/{kind}"));
     let filter = |kind: &str| iot_arn(&format!("topicfilter/haul/{THING}/upload/{kind}"));
+    let shadow = |kind: &str, op: &str| iot_arn(&format!("{kind}/$aws/things/{THING}/shadow/name/{SHADOW_NAME}/{op}"));
     json!({
         "Type": "AWS::IoT::Policy",
         "Properties": {
@@ -217,7 +243,24 @@ fn device_policy() -> Value {
                         "Sid": "ReceiveOwnTopics",
                         "Effect": "Allow",
                         "Action": "iot:Receive",
-                        "Resource": topic("*")
+                        "Resource": [topic("*"), shadow("topic", "*")]
+                    },
+                    {
+                        // The shadow variant: its own haul-upload shadow only.
+                        "Sid": "UseOwnUploadShadow",
+                        "Effect": "Allow",
+                        "Action": "iot:Publish",
+                        "Resource": [shadow("topic", "update"), shadow("topic", "get")]
+                    },
+                    {
+                        "Sid": "SubscribeToOwnUploadShadow",
+                        "Effect": "Allow",
+                        "Action": "iot:Subscribe",
+                        "Resource": [
+                            shadow("topicfilter", "update/delta"),
+                            shadow("topicfilter", "update/rejected"),
+                            shadow("topicfilter", "get/accepted")
+                        ]
                     }
                 ]
             }

@@ -20,6 +20,9 @@ Examples:
       --device plate-cam-7 --cert plate-cam-7.pem --key plate-cam-7.key --ca AmazonRootCA1.pem \\
       upload photo.jpg
 
+  # the answer through the device shadow (devices that wake rarely)
+  haul-device --device dev-1 --via shadow upload heart.wav --wait-result
+
   # a spool folder: drop files into /var/spool/haul, find them in /var/spool/haul/done
   haul-device --device dev-1 watch /var/spool/haul";
 
@@ -59,6 +62,11 @@ pub struct Common {
     /// before any byte is sent.
     #[arg(long, global = true, env = "HAUL_S3_ENDPOINT", value_parser = parse_s3_endpoint)]
     pub s3_endpoint: Option<TrustedS3>,
+    /// How upload requests and answers travel: the request/response topics, or the
+    /// device's named shadow `haul-upload` (a device that wakes rarely finds a pending
+    /// answer there on connect). Results always come on `haul/{device}/upload/result`.
+    #[arg(long, global = true, env = "HAUL_VIA", value_enum, default_value = "topics")]
+    pub via: haul_device::options::Via,
     /// ALPN protocol to offer to the broker; `x-amzn-mqtt-ca` for AWS IoT Core on port 443.
     #[arg(long, global = true, env = "HAUL_ALPN")]
     pub alpn: Option<String>,

@@ -67,7 +67,9 @@ async fn connect(common: &Common) -> Result<Client> {
     let Some(device) = common.device.as_deref() else {
         bail!("missing --device NAME (or HAUL_DEVICE): the MQTT client id / certificate CN");
     };
-    let mut opts = ConnectOptions::for_broker(common.mqtt_url.clone(), device)?.with_connect_timeout(common.timeout);
+    let mut opts = ConnectOptions::for_broker(common.mqtt_url.clone(), device)?
+        .with_connect_timeout(common.timeout)
+        .with_via(common.via);
     opts = opts.with_tls(TlsFiles {
         cert: common.cert.clone(),
         key: common.key.clone(),

@@ -5,6 +5,7 @@
 //! depend on this crate rather than on each other.
 //!
 //! - [`topics`]: the MQTT topics (`haul/{device}/upload/{kind}`) and their JSON payloads.
+//! - [`shadow`]: the same exchange through the device's named shadow `haul-upload`.
 //! - [`key`]: the object key the cloud chooses for an upload, built and parsed in one place.
 //! - [`s3`]: S3's limits (part sizes, part count, object size, presign expiry).
 
@@ -13,6 +14,7 @@
 
 pub mod key;
 pub mod s3;
+pub mod shadow;
 pub mod topics;
 
 pub use topics::*;

@@ -13,7 +13,8 @@
 //! - [`s3`]: the S3-compatible endpoint over a folder (also the one endpoint every test
 //!   uses).
 //! - [`broker`]: the embedded MQTT broker; [`mqtt`]: the cloud's MQTT connection.
-//! - [`responder`]: device requests answered by the presign function.
+//! - [`responder`]: device requests answered by the presign function, and device shadows
+//!   by [`shadow`] (AWS IoT's Device Shadow service, named shadows).
 //! - [`bus`] and [`dlq`]: the local topic, queues and dead-letter folder; [`events`]: what
 //!   `haul dev` prints as it happens.
 //! - [`data_folder`]: the data folder's lock, S3 secret and crash sweep.
@@ -34,6 +35,7 @@ pub mod events;
 pub mod mqtt;
 pub mod responder;
 pub mod s3;
+pub mod shadow;
 pub mod stack;
 
 pub use stack::{CLOUD_CLIENT_ID, DEV_ACCESS_KEY, DevOptions, DevStack};

@@ -10,10 +10,16 @@ use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS, 
 use tokio::sync::mpsc;
 
 /// Topics the cloud listens to.
-pub const CLOUD_FILTERS: [&str; 3] = [
+pub const CLOUD_FILTERS: [&str; 7] = [
     "haul/+/upload/request",
     "haul/+/upload/complete",
     "haul/+/upload/resend",
+    // The shadow service (`crate::shadow`), and what the IoT rule of the shadow variant
+    // hands to the presign function on AWS.
+    crate::shadow::SHADOW_FILTERS[0],
+    crate::shadow::SHADOW_FILTERS[1],
+    crate::shadow::SHADOW_FILTERS[2],
+    "$aws/things/+/shadow/name/haul-upload/update/documents",
 ];
 
 /// Connects as `client_id` (TLS client certificate from `tls`, if given) and starts the

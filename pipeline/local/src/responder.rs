@@ -1,29 +1,53 @@
-//! Answers device requests arriving over MQTT with the presign stage.
+//! Answers what devices publish: upload requests, completions and resends with the presign
+//! function; shadow updates, gets and deletes with the shadow service; and, as the IoT rule
+//! of the shadow variant does on AWS, the `haul-upload` shadow's documents with the presign
+//! function's shadow handler.
 
 use std::sync::Arc;
 
+use haul_contract::shadow::{SHADOW_NAME, parse_shadow_topic};
 use rumqttc::{AsyncClient, Publish, QoS};
 use tokio::sync::mpsc;
 
 use haul_presign::Presigner;
 
 use crate::events::{EventSender, StackEvent, emit};
+use crate::shadow::ShadowService;
 
-/// Handles every request, completion and resend until the connection's receiver closes; each
-/// answer is also an event.
+/// Handles every message until the connection's receiver closes. Shadow operations are
+/// handled in arrival order (a device's updates build on each other); the rest
+/// concurrently. Each upload response is also an event.
 pub async fn run(
     presigner: Arc<Presigner>,
+    shadows: Arc<ShadowService>,
     client: AsyncClient,
     mut incoming: mpsc::UnboundedReceiver<Publish>,
     events: Option<EventSender>,
 ) {
     while let Some(publish) = incoming.recv().await {
-        let (presigner, client, events) = (presigner.clone(), client.clone(), events.clone());
-        tokio::spawn(async move {
-            for (topic, payload) in presigner.handle(&publish.topic, &publish.payload).await {
-                answer(&client, events.as_ref(), topic, payload).await;
+        match parse_shadow_topic(&publish.topic) {
+            Some((thing, name, "update/documents")) if name == SHADOW_NAME => {
+                let (presigner, client, thing) = (presigner.clone(), client.clone(), thing.to_owned());
+                tokio::spawn(async move {
+                    if let Some((topic, payload)) = presigner.shadow_documents(&thing, &publish.payload).await {
+                        answer(&client, None, topic, payload).await;
+                    }
+                });
             }
-        });
+            Some(_) => {
+                for (topic, payload) in shadows.handle(&publish.topic, &publish.payload) {
+                    answer(&client, None, topic, payload).await;
+                }
+            }
+            None => {
+                let (presigner, client, events) = (presigner.clone(), client.clone(), events.clone());
+                tokio::spawn(async move {
+                    for (topic, payload) in presigner.handle(&publish.topic, &publish.payload).await {
+                        answer(&client, events.as_ref(), topic, payload).await;
+                    }
+                });
+            }
+        }
     }
 }
 

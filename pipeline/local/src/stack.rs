@@ -179,7 +179,8 @@ impl DevStack {
             true => presigner.with_shared_limit(),
             false => presigner,
         });
-        tokio::spawn(responder::run(presigner, client, incoming, events));
+        let shadows = Arc::new(crate::shadow::ShadowService::new(&options.data));
+        tokio::spawn(responder::run(presigner, shadows, client, incoming, events));
         let console = match options.console {
             Some(bind) => {
                 let context = ConsoleContext {

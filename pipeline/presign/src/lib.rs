@@ -10,6 +10,7 @@
 mod multipart;
 mod rate_limit;
 mod resend;
+mod shadow;
 mod sign;
 mod sizing;
 mod validate;
@@ -30,6 +31,7 @@ use haul_pipeline::config::HaulConfig;
 use haul_pipeline::router::Router;
 
 pub use rate_limit::{Limiter, RateLimiter, SharedLimit};
+pub use shadow::CLOUD_CLIENT_TOKEN;
 pub use sign::{Endpoint, SignError, Signer};
 pub use sizing::expiry_for;
 pub use validate::Rejection;
@@ -160,8 +162,14 @@ impl Presigner {
 
     /// Answers an upload request.
     pub async fn request(&self, device: &str, req: UploadRequest) -> UploadResponse {
+        self.request_within(device, req, MAX_RESPONSE_BYTES).await
+    }
+
+    /// Answers an upload request with a response of about `budget` bytes at most (a
+    /// multipart plan lists fewer part URLs; the device asks again for the rest).
+    pub async fn request_within(&self, device: &str, req: UploadRequest, budget: usize) -> UploadResponse {
         let id = req.request_id.clone();
-        let result = self.try_request(device, req).await;
+        let result = self.try_request(device, req, budget).await;
         let response = result.unwrap_or_else(|r| rejected(&id, r));
         if let UploadResponse::Rejected { reason, message, .. } = &response {
             tracing::info!(device, request_id = %id, ?reason, %message, "Upload request rejected.");
@@ -169,7 +177,7 @@ impl Presigner {
         response
     }
 
-    async fn try_request(&self, device: &str, req: UploadRequest) -> Result<UploadResponse, Rejection> {
+    async fn try_request(&self, device: &str, req: UploadRequest, budget: usize) -> Result<UploadResponse, Rejection> {
         if !valid_device(device) {
             return Err(rejection(
                 RejectReason::MalformedRequest,
@@ -203,7 +211,7 @@ impl Presigner {
         };
         if let Some(resume) = &req.resume {
             let upload = self
-                .resume(device, &req, &resume.key, &resume.upload_id, expiry)
+                .resume(device, &req, &resume.key, &resume.upload_id, (expiry, budget))
                 .await?;
             let routed = stages(&resume.key);
             return Ok(accepted(
@@ -216,7 +224,8 @@ impl Presigner {
         }
         let upload = if req.size >= self.config.presign.multipart_threshold.bytes() {
             validate::check_parts(req.size, req.parts.as_ref(), self.config.presign.part_size.bytes())?;
-            self.start_multipart(&req, &key, &content_type, expiry).await?
+            self.start_multipart(&req, &key, &content_type, (expiry, budget))
+                .await?
         } else {
             self.single(&req, &key, &content_type, expiry).await?
         };
@@ -260,7 +269,7 @@ impl Presigner {
         req: &UploadRequest,
         key: &str,
         content_type: &str,
-        expiry: Duration,
+        limits: (Duration, usize),
     ) -> Result<UploadPlan, Rejection> {
         let bucket = &self.config.storage.bucket;
         let out = self
@@ -279,7 +288,7 @@ impl Presigner {
         let digests = req.parts.as_ref().map(|p| p.sha256.as_slice()).unwrap_or_default();
         let part_size = req.parts.as_ref().map_or(0, |p| p.part_size);
         let parts = part_layout(req.size, part_size);
-        self.part_plan(key, &upload_id, part_size, &parts, digests, Vec::new(), expiry)
+        self.part_plan(key, &upload_id, part_size, &parts, digests, Vec::new(), limits)
             .await
     }
 
@@ -319,8 +328,8 @@ impl Presigner {
         Ok((url, headers))
     }
 
-    /// URLs for `parts` (as many as fit in one response; the device asks again for the
-    /// rest), each binding the part's digest from `digests` (indexed by part number - 1).
+    /// URLs for `parts` (as many as fit in `budget` bytes of response; the device asks again
+    /// for the rest), each binding the part's digest from `digests` (indexed by part number - 1).
     #[allow(clippy::too_many_arguments)]
     async fn part_plan(
         &self,
@@ -330,7 +339,7 @@ impl Presigner {
         parts: &[(u32, u64, u64)],
         digests: &[String],
         received: Vec<CompletedPart>,
-        expiry: Duration,
+        (expiry, budget): (Duration, usize),
     ) -> Result<UploadPlan, Rejection> {
         let mut signed = Vec::with_capacity(parts.len());
         let mut bytes = 0usize;
@@ -338,7 +347,7 @@ impl Presigner {
             let digest = digests.get(part.0 as usize - 1).map(String::as_str).unwrap_or_default();
             let (url, headers) = self.part_url(key, upload_id, part, digest, expiry).await?;
             bytes += url.len() + 200;
-            if bytes > MAX_RESPONSE_BYTES && !signed.is_empty() {
+            if bytes > budget && !signed.is_empty() {
                 break;
             }
             signed.push((url, headers));
@@ -358,7 +367,7 @@ impl Presigner {
         req: &UploadRequest,
         key: &str,
         upload_id: &str,
-        expiry: Duration,
+        limits: (Duration, usize),
     ) -> Result<UploadPlan, Rejection> {
         self.check_own_key(device, key, Some(req))?;
         validate::check_parts(req.size, req.parts.as_ref(), self.config.presign.part_size.bytes())?;
@@ -377,7 +386,7 @@ impl Presigner {
                 etag: p.etag.clone(),
             })
             .collect();
-        self.part_plan(key, upload_id, part_size, &missing, digests, received, expiry)
+        self.part_plan(key, upload_id, part_size, &missing, digests, received, limits)
             .await
     }
 

@@ -202,13 +202,19 @@ fn stage_functions_fit_their_queues() {
     }
 }
 
-/// Every object ARN a function may touch is under incoming/ or that stage's own results.
+/// Every object ARN a function may touch is under incoming/ or that stage's own results;
+/// the presign function reads the results (to resend them) and its request counters.
 #[test]
 fn function_policies_reach_only_their_prefixes() {
     let config = config();
     let t = parsed();
     let uploads = format!("{}*", config.storage.incoming_prefix);
-    let mut allowed = vec![("PresignFunction".to_owned(), vec![uploads.clone()])];
+    let presign = vec![
+        uploads.clone(),
+        format!("{}*", config.storage.results_prefix),
+        format!("{}*", haul_pipeline::config::RATE_LIMIT_PREFIX),
+    ];
+    let mut allowed = vec![("PresignFunction".to_owned(), presign)];
     for stage in plan(&config).unwrap() {
         let results = format!("{}{}/*", config.storage.results_prefix, stage.name);
         allowed.push((format!("{}Function", stage.id), vec![uploads.clone(), results]));

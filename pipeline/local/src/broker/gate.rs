@@ -1,13 +1,15 @@
-//! The authorizing front of the embedded broker: TLS with required client certificates,
-//! then every packet a client sends is checked against [`Identity`]'s policy before it
-//! reaches rumqttd, which listens on a private loopback port. rumqttd authenticates but
-//! cannot authorize per topic or tie a client id to a certificate; this gate does both, as
-//! IoT Core and the shipped Mosquitto configuration do.
+//! The front of the embedded broker; rumqttd listens on a private loopback port behind it.
 //!
-//! A CONNECT whose client id is not the certificate's name is answered with CONNACK
-//! "identifier rejected" and the connection closed; any other packet outside the policy
-//! closes the connection (IoT Core disconnects such clients too). The broker's answers
-//! pass through unchanged.
+//! - Always: AWS IoT's reserved topics (`$aws/things/...`, the device shadows) are renamed
+//!   for rumqttd, which refuses `$` filters, and back on the way out
+//!   ([`packet::rename_reserved`]); a client may not name the inside form itself.
+//! - With TLS (`haul dev --tls`): client certificates are required, and every packet a
+//!   client sends is checked against [`Identity`]'s policy before it reaches rumqttd, which
+//!   authenticates but cannot authorize per topic or tie a client id to a certificate; the
+//!   gate does both, as IoT Core and the shipped Mosquitto configuration do. A CONNECT whose
+//!   client id is not the certificate's name is answered with CONNACK "identifier
+//!   rejected" and the connection closed; any other packet outside the policy closes the
+//!   connection (IoT Core disconnects such clients too).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,14 +18,15 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 
-use super::packet::{self, Packet};
+use super::packet::{self, INSIDE, Packet, RESERVED};
 use super::policy::Identity;
 
 /// Largest packet a client may send: the broker's payload limit plus headers.
 const MAX_PACKET: usize = super::MAX_PAYLOAD + 1024;
 
-/// Accepts clients on `listener` until the process ends.
-pub async fn run(listener: TcpListener, acceptor: TlsAcceptor, upstream: SocketAddr) {
+/// Accepts clients on `listener` until the process ends; with `acceptor`, over TLS with
+/// client certificates and the per-identity policy.
+pub async fn run(listener: TcpListener, acceptor: Option<TlsAcceptor>, upstream: SocketAddr) {
     loop {
         let (socket, peer) = match listener.accept().await {
             Ok(conn) => conn,
@@ -34,15 +37,19 @@ pub async fn run(listener: TcpListener, acceptor: TlsAcceptor, upstream: SocketA
         };
         let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            if let Err(why) = serve(socket, acceptor, upstream).await {
+            let _ = socket.set_nodelay(true);
+            let served = match acceptor {
+                Some(acceptor) => serve_tls(socket, acceptor, upstream).await,
+                None => relay(socket, upstream, None).await.map_err(|r| r.to_string()),
+            };
+            if let Err(why) = served {
                 tracing::info!(%peer, %why, "MQTT client disconnected by the gate.");
             }
         });
     }
 }
 
-async fn serve(socket: TcpStream, acceptor: TlsAcceptor, upstream: SocketAddr) -> Result<(), String> {
-    let _ = socket.set_nodelay(true);
+async fn serve_tls(socket: TcpStream, acceptor: TlsAcceptor, upstream: SocketAddr) -> Result<(), String> {
     let tls = acceptor.accept(socket).await.map_err(|e| format!("TLS: {e}"))?;
     let identity = {
         let (_, session) = tls.get_ref();
@@ -52,17 +59,30 @@ async fn serve(socket: TcpStream, acceptor: TlsAcceptor, upstream: SocketAddr) -
             .ok_or("no client certificate")?;
         Identity::of(&common_name(cert.as_ref()).ok_or("the client certificate has no common name")?)
     };
-    let broker = TcpStream::connect(upstream).await.map_err(|e| format!("broker: {e}"))?;
+    relay(tls, upstream, Some(&identity))
+        .await
+        .map_err(|r| format!("{} ({})", r, identity.client_id()))
+}
+
+/// Relays one client to the broker: its packets checked (with an identity) and renamed in,
+/// the broker's renamed out.
+async fn relay(
+    client: impl AsyncRead + AsyncWrite + Unpin,
+    upstream: SocketAddr,
+    identity: Option<&Identity>,
+) -> Result<(), Refused> {
+    let broker = TcpStream::connect(upstream)
+        .await
+        .map_err(|e| Refused::Io(format!("broker: {e}")))?;
     let _ = broker.set_nodelay(true);
-    let (client_rx, mut client_tx) = tokio::io::split(tls);
-    let (mut broker_rx, broker_tx) = broker.into_split();
-    let inbound = inspect(client_rx, broker_tx, &identity);
-    let outbound = async {
-        tokio::io::copy(&mut broker_rx, &mut client_tx)
-            .await
+    let (client_rx, mut client_tx) = tokio::io::split(client);
+    let (broker_rx, broker_tx) = broker.into_split();
+    let inbound = forward(client_rx, broker_tx, |frame| inward(frame, identity));
+    let outbound = forward(broker_rx, &mut client_tx, |frame| {
+        packet::rename_reserved(frame, INSIDE, RESERVED)
             .map(|_| ())
-            .map_err(|e| Refused::Io(e.to_string()))
-    };
+            .map_err(Refused::from)
+    });
     let result = tokio::select! {
         r = inbound => r,
         r = outbound => r,
@@ -72,7 +92,26 @@ async fn serve(socket: TcpStream, acceptor: TlsAcceptor, upstream: SocketAddr) -
         let _ = client_tx.write_all(&[0x20, 0x02, 0x00, 0x02]).await;
     }
     let _ = client_tx.shutdown().await;
-    result.map_err(|r| format!("{} ({})", r, identity.client_id()))
+    result
+}
+
+/// A client's packet on its way in: checked against the identity's policy (when there is
+/// one), reserved topics renamed for rumqttd.
+fn inward(frame: &mut [u8], identity: Option<&Identity>) -> Result<(), Refused> {
+    let parsed = packet::parse(frame)?;
+    let named = match &parsed {
+        Packet::Publish { topic } => std::slice::from_ref(topic),
+        Packet::Subscribe { filters } => filters.as_slice(),
+        _ => &[],
+    };
+    if let Some(inside) = named.iter().find(|t| t.as_bytes().starts_with(INSIDE)) {
+        return Err(Refused::Topic(format!("the broker's own name {inside}")));
+    }
+    if let Some(identity) = identity {
+        check(&parsed, identity)?;
+    }
+    packet::rename_reserved(frame, RESERVED, INSIDE)?;
+    Ok(())
 }
 
 /// Why the gate closed a connection.
@@ -90,30 +129,34 @@ enum Refused {
     Io(String),
 }
 
-/// Reads whole packets from the client, checks them, and forwards them to the broker.
-async fn inspect(
-    mut client: impl AsyncRead + Unpin,
-    mut broker: impl AsyncWrite + Unpin,
-    identity: &Identity,
+/// Reads whole packets from `from`, passes each through `each` (which may change it in
+/// place or refuse it), and writes them to `to`.
+async fn forward(
+    mut from: impl AsyncRead + Unpin,
+    mut to: impl AsyncWrite + Unpin,
+    mut each: impl FnMut(&mut [u8]) -> Result<(), Refused>,
 ) -> Result<(), Refused> {
     let mut buf: Vec<u8> = Vec::with_capacity(4096);
     let mut chunk = vec![0u8; 16 * 1024];
     loop {
-        while let Some(len) = packet::frame_len(&buf)? {
+        let mut ready = 0;
+        while let Some(len) = packet::frame_len(&buf[ready..])? {
             if len > MAX_PACKET {
                 return Err(Refused::TooLarge(len));
             }
-            if buf.len() < len {
+            if buf.len() - ready < len {
                 break;
             }
-            check(&packet::parse(&buf[..len])?, identity)?;
-            broker
-                .write_all(&buf[..len])
+            each(&mut buf[ready..ready + len])?;
+            ready += len;
+        }
+        if ready > 0 {
+            to.write_all(&buf[..ready])
                 .await
                 .map_err(|e| Refused::Io(e.to_string()))?;
-            buf.drain(..len);
+            buf.drain(..ready);
         }
-        let n = client.read(&mut chunk).await.map_err(|e| Refused::Io(e.to_string()))?;
+        let n = from.read(&mut chunk).await.map_err(|e| Refused::Io(e.to_string()))?;
         if n == 0 {
             return Ok(());
         }

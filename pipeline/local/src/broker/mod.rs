@@ -1,12 +1,12 @@
-//! The embedded MQTT broker: rumqttd, and with TLS an authorizing gate in front of it.
+//! The embedded MQTT broker: rumqttd on a private loopback port, behind a [`gate`] that
+//! carries AWS IoT's reserved `$aws/...` topics (device shadows), which rumqttd refuses.
 //!
-//! - With [`BrokerTls`] (`haul dev --tls`): clients connect to the [`gate`], which requires
-//!   a client certificate from the dev CA, takes the certificate's common name as the
-//!   client's identity, and enforces IoT Core's thing policy ([`policy`]): the client id is
-//!   the identity, a device uses only `haul/{itself}/...`, the cloud's identity is reserved.
-//!   rumqttd (which cannot authorize per topic) listens on a private loopback port behind it.
-//! - Without TLS: rumqttd alone, on a loopback address only, and topics are not isolated
-//!   (any local client may use any device's topics); `haul dev` says so when it starts.
+//! - With [`BrokerTls`] (`haul dev --tls`): the gate requires a client certificate from the
+//!   dev CA, takes the certificate's common name as the client's identity, and enforces IoT
+//!   Core's thing policy ([`policy`]): the client id is the identity, a device uses only
+//!   `haul/{itself}/...` and its own shadows, the cloud's identity is reserved.
+//! - Without TLS: on a loopback address only, and topics are not isolated (any local client
+//!   may use any device's topics); `haul dev` says so when it starts.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -65,26 +65,18 @@ pub enum BrokerError {
     #[error("broker TLS: {0}")]
     Tls(String),
     /// The gate needs the async runtime.
-    #[error("the TLS gate must be started inside the tokio runtime")]
+    #[error("the broker's gate must be started inside the tokio runtime")]
     NoRuntime,
 }
 
 impl EmbeddedBroker {
     /// Starts a broker on `bind` (port 0: a free port); with `tls`, behind the gate.
     pub fn start(bind: SocketAddr, tls: Option<BrokerTls>) -> Result<Self, BrokerError> {
-        let Some(tls) = tls else {
-            if !bind.ip().is_loopback() {
-                return Err(BrokerError::NotLoopback(bind));
-            }
-            let addr = if bind.port() == 0 { free_port(bind)? } else { bind };
-            start_rumqttd(addr)?;
-            return Ok(Self {
-                addr,
-                url: format!("mqtt://{addr}"),
-            });
-        };
+        if tls.is_none() && !bind.ip().is_loopback() {
+            return Err(BrokerError::NotLoopback(bind));
+        }
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| BrokerError::NoRuntime)?;
-        let acceptor = gate::acceptor(&tls).map_err(BrokerError::Tls)?;
+        let acceptor = tls.as_ref().map(gate::acceptor).transpose().map_err(BrokerError::Tls)?;
         let inner = free_port(([127, 0, 0, 1], 0).into())?;
         start_rumqttd(inner)?;
         let listener = std::net::TcpListener::bind(bind).map_err(|source| BrokerError::Bind { addr: bind, source })?;
@@ -97,11 +89,12 @@ impl EmbeddedBroker {
         let _guard = runtime.enter();
         let listener =
             tokio::net::TcpListener::from_std(listener).map_err(|source| BrokerError::Bind { addr, source })?;
+        let url = match acceptor {
+            Some(_) => format!("mqtts://localhost:{}", addr.port()),
+            None => format!("mqtt://{addr}"),
+        };
         runtime.spawn(gate::run(listener, acceptor, inner));
-        Ok(Self {
-            addr,
-            url: format!("mqtts://localhost:{}", addr.port()),
-        })
+        Ok(Self { addr, url })
     }
 }
 

@@ -1,6 +1,10 @@
 //! Just enough of MQTT 3.1.1 (OASIS, 2014) to authorize what a client sends: the fixed
 //! header and remaining length, and the parts of CONNECT, PUBLISH, SUBSCRIBE and
 //! UNSUBSCRIBE that name a client id or topics. Everything else passes as bytes.
+//!
+//! It also renames AWS IoT's reserved topics for rumqttd, which refuses any filter that
+//! starts with `$`: `$aws/...` from a client is `_aws/...` inside the broker and back again
+//! on the way out ([`rename_reserved`]; same length, so only one byte changes).
 
 /// A packet a client sent, as far as authorization cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +64,41 @@ pub fn parse(frame: &[u8]) -> Result<Packet, Malformed> {
         8 => subscribe(body),
         _ => Ok(Packet::Other),
     }
+}
+
+/// AWS IoT's reserved topics, as clients name them.
+pub const RESERVED: &[u8] = b"$aws/";
+/// The same topics inside rumqttd.
+pub const INSIDE: &[u8] = b"_aws/";
+
+/// In a PUBLISH, SUBSCRIBE or UNSUBSCRIBE frame, renames each topic that starts with
+/// `from` (one of [`RESERVED`], [`INSIDE`]) to start with `to`; returns how many it renamed.
+pub fn rename_reserved(frame: &mut [u8], from: &[u8], to: &[u8]) -> Result<usize, Malformed> {
+    let kind = frame.first().ok_or(Malformed("empty"))? >> 4;
+    let header = frame_len(frame)?.ok_or(Malformed("truncated header"))? - body_len(frame)?;
+    let body = &mut frame[header..];
+    let mut renamed = 0;
+    let mut rename_at = |body: &mut [u8], at: usize| -> Result<usize, Malformed> {
+        let (_, next) = string(body, at)?;
+        if body[at + 2..next].starts_with(from) {
+            body[at + 2..at + 2 + to.len()].copy_from_slice(to);
+            renamed += 1;
+        }
+        Ok(next)
+    };
+    match kind {
+        3 => {
+            rename_at(body, 0)?;
+        }
+        8 | 10 => {
+            let mut at = 2; // packet identifier
+            while at < body.len() {
+                at = rename_at(body, at)? + usize::from(kind == 8); // SUBSCRIBE: requested QoS
+            }
+        }
+        _ => {}
+    }
+    Ok(renamed)
 }
 
 fn body_len(frame: &[u8]) -> Result<usize, Malformed> {
@@ -180,6 +219,40 @@ mod tests {
         };
         assert_eq!(filters, ["haul/dev-1/upload/response", "haul/dev-1/upload/result"]);
         assert_eq!(parse(&[0xC0, 0]).unwrap(), Packet::Other);
+    }
+
+    #[test]
+    fn reserved_topics_are_renamed_in_publish_subscribe_and_unsubscribe() {
+        let mut publish = frame(
+            0x30,
+            &[s("$aws/things/d/shadow/name/n/update"), b"{}".to_vec()].concat(),
+        );
+        assert_eq!(rename_reserved(&mut publish, RESERVED, INSIDE).unwrap(), 1);
+        assert_eq!(
+            parse(&publish).unwrap(),
+            Packet::Publish {
+                topic: "_aws/things/d/shadow/name/n/update".into()
+            }
+        );
+        assert_eq!(rename_reserved(&mut publish, INSIDE, RESERVED).unwrap(), 1);
+        let mut sub = vec![0, 9];
+        sub.extend(s("haul/d/upload/result"));
+        sub.push(1);
+        sub.extend(s("$aws/things/d/shadow/name/n/update/delta"));
+        sub.push(1);
+        let mut sub = frame(0x82, &sub);
+        assert_eq!(rename_reserved(&mut sub, RESERVED, INSIDE).unwrap(), 1);
+        let Packet::Subscribe { filters } = parse(&sub).unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            filters,
+            ["haul/d/upload/result", "_aws/things/d/shadow/name/n/update/delta"]
+        );
+        let mut unsub = frame(0xA2, &[vec![0, 3], s("$awsx/y")].concat());
+        assert_eq!(rename_reserved(&mut unsub, RESERVED, INSIDE).unwrap(), 0);
+        let mut unsub = frame(0xA2, &[vec![0, 3], s("$aws/things/x")].concat());
+        assert_eq!(rename_reserved(&mut unsub, RESERVED, INSIDE).unwrap(), 1);
     }
 
     #[test]
