@@ -14,8 +14,9 @@
 //!    durations learnt from the recording itself (`hypotheses.rs`, `training.rs`,
 //!    `emission.rs`, `hsmm.rs`); the cycle whose segmentation explains the envelope best wins,
 //!    which rejects an S1-S2 interval taken for a cycle.
-//! 4. S1/S2 labelling verdict from the timing of systole and diastole, checked against pitch,
-//!    duration and beat-to-beat variability (`cues.rs`, `labelling.rs`).
+//! 4. S1/S2 labelling verdict from the timing of systole and diastole weighed together with
+//!    beat-to-beat variability and pitch (Stouffer's method; pitch not read when a murmur is
+//!    heard), uncertain below one-sided 5 % significance (`cues.rs`, `labelling.rs`).
 //! 5. Heart rate from the clearer half of the segmented cycles, the autocorrelation as fallback
 //!    (`rhythm.rs`); beats, intervals and variability (`beats.rs`); murmur indicator from the
 //!    inner systole and diastole of each beat (`murmur.rs`); quality (`quality.rs`); plot
