@@ -8,7 +8,8 @@
 //!   systole on cycle length is near 0 when the labels are right and near 1 when swapped.
 //! - Pitch: S2 is higher pitched than S1 (Arnott et al. 1984): its share of energy above
 //!   150 Hz is larger.
-//! - Duration: S1 lasts longer than S2 (122 vs 92 ms, Schmidt et al. 2010).
+//! - Duration: S1 lasts longer than S2 (122 vs 92 ms, Schmidt et al. 2010). Reported, not
+//!   weighed in the verdict: the decoder's duration priors already make S1 the longer sound.
 
 use serde::Serialize;
 

@@ -12,6 +12,16 @@
 //! reason). A loud murmur dominates the full-band envelopes and, used for the first pass,
 //! drags the sound states onto itself; the low band (below [`LOW_BAND_HZ`]) keeps S1 and S2 as
 //! its peaks, so the first pass reads it and the emissions carry it as a third feature.
+//!
+//! Extra sounds: systole and diastole are not always quiet between S1 and S2. A third sound
+//! (S3, common in children), an atrial S4, an ejection or mid-systolic click, a rub or a
+//! knock of the stethoscope sounds like S1 or S2 to the features. With pure per-state
+//! Gaussians the decoder has no place for such a sound but a heart-sound state, so it slips
+//! the cycle by one sound (a beat too many, and S1 and S2 named the wrong way round until the
+//! next slip). The quiet states' emissions are therefore a mixture: their own Gaussian, and
+//! with prior weight [`EXTRA_SOUND_PRIOR`] the likelier sound state's. A lone extra sound then
+//! costs a few frames at that prior instead of a slip, while a sound that comes where the
+//! duration priors expect S1 or S2 is still decoded as one.
 
 #[cfg(doc)]
 use super::envelope::LOW_BAND_HZ;
@@ -30,6 +40,9 @@ const FIRST_PASS_SLOPE: f32 = 2.0;
 const VARIANCE_FLOOR: f32 = 0.05;
 /// Frames a state needs before it gets its own Gaussian (else it shares its class's).
 const MIN_FRAMES: usize = 8;
+/// Prior probability that a frame of systole or diastole sounds like S1 or S2: an extra sound
+/// of about four frames in one beat out of five to ten at 100 bpm.
+pub const EXTRA_SOUND_PRIOR: f32 = 0.02;
 
 /// Per-frame feature vectors: the log top-hat of the homomorphic, Hilbert and low-band
 /// envelopes, each z-scored over the block.
@@ -122,9 +135,10 @@ impl StateGaussians {
     }
 
     /// Log likelihood of every frame under every state, divided by the number of features
-    /// (they are strongly correlated; without the division they would outvote the durations).
+    /// (they are strongly correlated; without the division they would outvote the durations);
+    /// the quiet states admit an extra sound (module docs).
     pub fn emissions(&self, obs: &[[f32; DIMS]]) -> [Vec<f32>; 4] {
-        std::array::from_fn(|j| {
+        let mut e: [Vec<f32>; 4] = std::array::from_fn(|j| {
             obs.iter()
                 .map(|o| {
                     let ll: f32 = o
@@ -135,13 +149,32 @@ impl StateGaussians {
                     ll / DIMS as f32
                 })
                 .collect()
-        })
+        });
+        admit_sounds(&mut e);
+        e
     }
 
     /// Mean of feature `d` in `state`.
     #[cfg(test)]
     pub fn mean(&self, state: State, d: usize) -> f32 {
         self.mean[state as usize][d]
+    }
+}
+
+/// Let the quiet states (systole, diastole) hold an occasional sound-like frame: each of their
+/// frames is a mixture, with weight [`EXTRA_SOUND_PRIOR`], of its own Gaussian and the likelier
+/// of the two sound states' (see the module docs).
+fn admit_sounds(e: &mut [Vec<f32>; 4]) {
+    let (extra, own) = (EXTRA_SOUND_PRIOR.ln(), (1.0 - EXTRA_SOUND_PRIOR).ln());
+    let [s1, systole, s2, diastole] = e;
+    let quiet = systole.iter_mut().zip(diastole.iter_mut());
+    for ((sys, dia), (a, b)) in quiet.zip(s1.iter().zip(s2.iter())) {
+        let sound = a.max(*b) + extra;
+        for q in [sys, dia] {
+            let own = *q + own;
+            let top = own.max(sound);
+            *q = top + ((own - top).exp() + (sound - top).exp()).ln();
+        }
     }
 }
 
@@ -157,6 +190,33 @@ mod tests {
         assert!(e[0][0] < e[1][0], "quietest frame is not");
         assert_eq!(e[0], e[2]);
         assert_eq!(e[1], e[3]);
+    }
+
+    #[test]
+    fn quiet_states_admit_a_sound_at_the_prior_and_keep_quiet_frames() {
+        let obs: Vec<[f32; DIMS]> = (0..40).map(|t| [if t % 4 == 0 { 3.0 } else { -0.5 }; DIMS]).collect();
+        let segs = [
+            Segment::new(State::S1, 0, 10),
+            Segment::new(State::Systole, 10, 20),
+            Segment::new(State::S2, 20, 30),
+            Segment::new(State::Diastole, 30, 40),
+        ];
+        let g = StateGaussians::fit(&obs, &segs).unwrap();
+        let e = g.emissions(&obs);
+        let pure = |j: usize, o: &[f32; DIMS]| -> f32 {
+            let ll: f32 = (0..DIMS)
+                .map(|d| -0.5 * ((o[d] - g.mean[j][d]).powi(2) / g.var[j][d] + g.var[j][d].ln()))
+                .sum();
+            ll / DIMS as f32
+        };
+        for (t, o) in obs.iter().enumerate() {
+            let sound = pure(0, o).max(pure(2, o));
+            for j in [1, 3] {
+                assert!(e[j][t] >= sound + EXTRA_SOUND_PRIOR.ln() - 1e-4);
+                assert!(e[j][t] >= pure(j, o) + (1.0 - EXTRA_SOUND_PRIOR).ln() - 1e-4);
+            }
+            assert_eq!(e[0][t], pure(0, o));
+        }
     }
 
     #[test]

@@ -3,21 +3,36 @@
 //! The segmenter decodes with systole as the shorter interval of the cycle. That is the rule
 //! at rest and in children up to about 150 bpm (systole shortens with the rate much less than
 //! the cycle does; Weissler et al. 1968), but at fast rates systole and diastole come within
-//! a few milliseconds of each other, and then the timing cannot tell S1 from S2. The verdict:
+//! a few milliseconds of each other, and then the timing alone cannot tell S1 from S2. The
+//! verdict weighs the cues of `cues.rs` together, as one-sided z statistics that are positive
+//! when the labels are right:
 //!
-//! - the timing evidence is `z = (median diastole - median systole) / sqrt(se^2 + r^2)`, with
-//!   `se` the standard error of that difference over the beats and `r` = [`RESOLUTION_S`], the
-//!   timing resolution of sound centres on the 20 ms frame grid;
-//! - `z <= -1`: the decoded systole is the longer interval; the labels are swapped back;
-//! - `|z| < 1`: the intervals are indistinguishable: **uncertain**;
-//! - otherwise the labels stand, unless every other cue contradicts them (S2 lower pitched
-//!   than S1, S2 longer than S1, and systole following the cycle's changes more than
-//!   diastole; see `cues.rs`): against weak timing (`|z|` below [`STRONG_Z`]) the three
-//!   concordant cues win and the labels are swapped, against strong timing the block is
-//!   **uncertain**;
-//! - the confidence is `Phi(|z|)`, the probability under a normal model that the shorter
-//!   interval really is the shorter ([`CUE_CONFIDENCE`] when the other cues decided), or 0.5
-//!   when uncertain.
+//! - timing, `(median diastole - median systole) / sqrt(se^2 + r^2)`, with `se` the standard
+//!   error of that difference over the beats and `r` = [`RESOLUTION_S`], the timing
+//!   resolution of sound centres on the 20 ms frame grid;
+//! - variability, `(0.5 - slope) / se(slope)`: the systolic interval follows the beat-to-beat
+//!   changes of the cycle less than diastole does (slope near 0 right, near 1 swapped);
+//! - pitch, the t statistic of S2's high-band share less S1's (S2 is higher pitched).
+//!
+//! Timing is the primary cue (weight 1). Variability and pitch are secondary (weight
+//! [`SECONDARY_WEIGHT`]) and each is capped at [`SECONDARY_CAP`] standard errors: their sign
+//! is physiological, but how far they lean varies from one heart to another (a soft S2, a
+//! child's strong sinus arrhythmia), so many beats must not turn them into certainty. Pitch is
+//! left out of a block with a murmur (the stage's own indicator, `murmur.rs`): a murmur's
+//! high-frequency energy runs into the sound it borders (a pansystolic murmur starts with S1),
+//! so the pitch contrast no longer tells S1 from S2. The
+//! duration cue is reported but not weighed: the decoder's duration priors make S1 the
+//! longer sound whichever sound it is. The weighted sum over the root of the summed squared
+//! weights (Stouffer's method) is a z statistic `Z`:
+//!
+//! - `Z >= `[`MIN_Z`] (one-sided 5 %): the labels stand;
+//! - `Z <= -MIN_Z`: the decoder got them the wrong way round; they are swapped;
+//! - otherwise the block is **uncertain** (sounds kept, S1/S2 names not given);
+//! - the confidence is `Phi(|Z|)` when labelled, 0.5 when uncertain.
+//!
+//! Both secondary cues at their cap fall just short of [`MIN_Z`]: they can tip a timing that
+//! leans their way over the threshold, or hold back a timing call (z below 4) that both
+//! contradict, but they never reverse the timing on their own.
 //!
 //! A recording is labelled confidently when every block is; its confidence is the lowest of its
 //! blocks'. An uncertain recording keeps its sound times but not the S1/S2 names (see
@@ -31,15 +46,12 @@ use super::hsmm::{Segment, State};
 
 /// Timing resolution of sound centres (s): half a 20 ms frame.
 pub const RESOLUTION_S: f64 = 0.01;
-/// |z| below which the timing cannot tell systole from diastole.
-pub const MIN_Z: f64 = 1.0;
-/// Pitch contrast (t statistic) that counts as contradicting the labels.
-const PITCH_AGAINST: f64 = 2.0;
-/// Timing evidence (|z|) the other cues cannot overrule.
-pub const STRONG_Z: f64 = 3.0;
-/// Confidence reported when the other cues overrule weak timing: that of a timing call at
-/// the threshold, `Phi(1)`.
-pub const CUE_CONFIDENCE: f64 = 0.841_344_7;
+/// Combined evidence |Z| needed to name S1 and S2: one-sided 5 % significance.
+pub const MIN_Z: f64 = 1.645;
+/// Weight of each secondary cue (variability, pitch) against the timing's 1.
+pub const SECONDARY_WEIGHT: f64 = 0.5;
+/// Most standard errors a secondary cue counts for, either way.
+pub const SECONDARY_CAP: f64 = 2.0;
 
 /// Whether the stage stands by its S1/S2 labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -92,51 +104,47 @@ impl Labelling {
 }
 
 /// Judge a block's labels (centroids set, frames relative to `f`), swapping them in place when
-/// the evidence says the decoder got them the wrong way round.
-pub fn judge(segs: &mut [Segment], f: &Features) -> Labelling {
+/// the evidence says the decoder got them the wrong way round; `murmur`: the block has one.
+pub fn judge(segs: &mut [Segment], f: &Features, murmur: bool) -> Labelling {
     let Some(cues) = measure(segs, f) else {
         return Labelling::unknown();
     };
-    let z = timing_z(&cues);
-    let flip = z <= -MIN_Z || (contradicted(&cues) && z < STRONG_Z);
-    if !flip {
-        return verdict(cues, z, contradicted(&cues));
+    let z = evidence(&cues, murmur);
+    if z.abs() < MIN_Z {
+        return Labelling {
+            cues: Some(cues),
+            ..Labelling::unknown()
+        };
     }
-    swap(segs);
-    let Some(swapped) = measure(segs, f) else {
-        return Labelling::unknown();
+    let cues = match z < 0.0 {
+        true => {
+            swap(segs);
+            let Some(swapped) = measure(segs, f) else {
+                return Labelling::unknown();
+            };
+            swapped
+        }
+        false => cues,
     };
-    if z <= -MIN_Z {
-        return verdict(swapped, timing_z(&swapped), contradicted(&swapped));
-    }
-    // Relabelled by the other cues against weak timing.
     Labelling {
         status: LabelStatus::Confident,
-        confidence: CUE_CONFIDENCE,
-        cues: Some(swapped),
-    }
-}
-
-fn timing_z(c: &Cues) -> f64 {
-    c.timing_s / (c.timing_se_s.powi(2) + RESOLUTION_S.powi(2)).sqrt()
-}
-
-/// Pitch, duration and variability all say the labels are swapped.
-fn contradicted(c: &Cues) -> bool {
-    c.pitch_t <= -PITCH_AGAINST && c.duration_s < 0.0 && c.systole_slope > 0.5
-}
-
-fn verdict(cues: Cues, z: f64, contradicted: bool) -> Labelling {
-    let confident = z >= MIN_Z && !contradicted;
-    Labelling {
-        status: if confident {
-            LabelStatus::Confident
-        } else {
-            LabelStatus::Uncertain
-        },
-        confidence: if confident { normal_cdf(z) } else { 0.5 },
+        confidence: normal_cdf(z.abs()),
         cues: Some(cues),
     }
+}
+
+/// The cues combined into one z statistic, positive when the labels are right; pitch is left
+/// out when the block has a `murmur` (module docs).
+pub fn evidence(c: &Cues, murmur: bool) -> f64 {
+    let timing = c.timing_s / (c.timing_se_s.powi(2) + RESOLUTION_S.powi(2)).sqrt();
+    let variability = match c.systole_slope_se.is_finite() && c.systole_slope_se > 0.0 {
+        true => (0.5 - c.systole_slope) / c.systole_slope_se,
+        false => 0.0,
+    };
+    let pitch_weight = if murmur { 0.0 } else { SECONDARY_WEIGHT };
+    let capped = |z: f64| z.clamp(-SECONDARY_CAP, SECONDARY_CAP);
+    let sum = timing + SECONDARY_WEIGHT * capped(variability) + pitch_weight * capped(c.pitch_t);
+    sum / (1.0 + SECONDARY_WEIGHT.powi(2) + pitch_weight.powi(2)).sqrt()
 }
 
 /// S1 <-> S2 and systole <-> diastole, boundaries kept.
@@ -165,6 +173,34 @@ mod tests {
         assert!((normal_cdf(0.0) - 0.5).abs() < 1e-7);
         assert!((normal_cdf(1.0) - 0.841_344_7).abs() < 1e-6);
         assert!((normal_cdf(-1.96) - 0.024_997_9).abs() < 1e-6);
+    }
+
+    fn cues(timing_s: f64, systole_slope: f64, pitch_t: f64) -> Cues {
+        Cues {
+            beats: 30,
+            timing_s,
+            timing_se_s: 0.01,
+            systole_slope,
+            systole_slope_se: 0.1,
+            pitch_t,
+            duration_s: 0.03,
+        }
+    }
+
+    #[test]
+    fn evidence_weighs_timing_first_and_caps_the_secondary_cues() {
+        assert!(evidence(&cues(0.06, 0.2, 5.0), false) > MIN_Z);
+        assert!(evidence(&cues(-0.06, 0.8, -5.0), false) < -MIN_Z);
+        // Secondary cues alone stay just short of a verdict, however many beats back them.
+        let alone = evidence(&cues(0.0, -10.0, 50.0), false);
+        assert!(alone > 1.6 && alone < MIN_Z, "{alone}");
+        // Timing of z 2.8 held back by both secondary cues against it; a leaning timing tipped.
+        assert!(evidence(&cues(0.04, 0.2, 5.0), false) > MIN_Z);
+        assert!(evidence(&cues(0.04, 0.9, -4.0), false).abs() < MIN_Z);
+        assert!(evidence(&cues(0.001, 0.1, 4.0), false) > MIN_Z);
+        // With a murmur, pitch is not read.
+        let timing_and_variability = evidence(&cues(0.02, 0.2, 0.0), false) * 1.5f64.sqrt();
+        assert!((evidence(&cues(0.02, 0.2, -9.0), true) * 1.25f64.sqrt() - timing_and_variability).abs() < 1e-12);
     }
 
     #[test]

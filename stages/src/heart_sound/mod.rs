@@ -11,11 +11,13 @@
 //!    carry their energy and most murmurs little (`envelope.rs`).
 //! 3. Per block of about 30 s: candidate heart cycles from the envelope autocorrelation
 //!    (`heart_rate.rs`), each segmented by an explicit-duration HSMM with emissions and
-//!    durations learnt from the recording itself (`hypotheses.rs`, `training.rs`,
+//!    durations learnt from the recording itself, systole and diastole admitting an extra sound
+//!    (S3, a click) without slipping the cycle (`hypotheses.rs`, `training.rs`,
 //!    `emission.rs`, `hsmm.rs`); the cycle whose segmentation explains the envelope best wins,
 //!    which rejects an S1-S2 interval taken for a cycle.
-//! 4. S1/S2 labelling verdict from the timing of systole and diastole, checked against pitch,
-//!    duration and beat-to-beat variability (`cues.rs`, `labelling.rs`).
+//! 4. S1/S2 labelling verdict from the timing of systole and diastole weighed together with
+//!    beat-to-beat variability and pitch (Stouffer's method; pitch not read when a murmur is
+//!    heard), uncertain below one-sided 5 % significance (`cues.rs`, `labelling.rs`).
 //! 5. Heart rate from the clearer half of the segmented cycles, the autocorrelation as fallback
 //!    (`rhythm.rs`); beats, intervals and variability (`beats.rs`); murmur indicator from the
 //!    inner systole and diastole of each beat (`murmur.rs`); quality (`quality.rs`); plot

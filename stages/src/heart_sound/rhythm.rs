@@ -4,8 +4,11 @@
 //! cycle (two sounds per cycle, whichever is S1), so the rate needs no S1/S2 labels. The rate
 //! is 60 over the mean of those cycles, taken over the clearer half of them (the cycles whose
 //! three sounds all stand out at least as much as the median cycle's least prominent sound)
-//! and within 30 % of their median: a noisy stretch, where the segmenter may take a murmur or
-//! a rub for a sound, neither adds beats nor drops them. That is the rate reported when the
+//! and within a factor [`OUTLIER_RATIO`] of their median either way: a noisy stretch, where the
+//! segmenter may take a murmur or a rub for a sound, neither adds beats nor drops them. A
+//! sound too many puts three windows where two belong (each about 2/3 of a cycle), a sound
+//! missed spans one and a half cycles in one window; sinus arrhythmia, strong in children,
+//! lengthens and shortens cycles alike and stays within the factor. That is the rate reported when the
 //! cycles cover at least [`MIN_COVERAGE`] of the recording; a recording too noisy for that
 //! falls back on the envelope autocorrelation (Schmidt et al. 2010), weighted by block
 //! duration. An S1-S2 interval cannot pass for a cycle in either: every segmented cycle holds
@@ -20,8 +23,9 @@ use super::segment::Block;
 /// Share of the recording the accepted beat-to-beat intervals must span for the segmentation
 /// rate to be reported.
 pub const MIN_COVERAGE: f64 = 0.5;
-/// Cycles further than this (relative) from the median are left out of the mean.
-const OUTLIER: f64 = 0.3;
+/// Cycles longer than the median times this, or shorter than the median over it, are left out
+/// of the mean.
+const OUTLIER_RATIO: f64 = 1.4;
 /// Longest cycle (s) between a sound and the sound after next (20 bpm).
 const MAX_CYCLE_S: f64 = 3.0;
 
@@ -80,8 +84,8 @@ pub fn heart_rate(blocks: &[Block], beats: &[Beat], sounds: &[Sound], duration_s
     })
 }
 
-/// Rate (bpm) from the clearer half of the sound-to-sound-after-next cycles, within
-/// [`OUTLIER`] of their median, and the time (s) the accepted cycles span (all of them, not
+/// Rate (bpm) from the clearer half of the sound-to-sound-after-next cycles, within a factor
+/// [`OUTLIER_RATIO`] of their median, and the time (s) the accepted cycles span (all of them, not
 /// only the clearer half).
 pub fn segmentation_rate(sounds: &[Sound]) -> Option<(f64, f64)> {
     let cycles: Vec<(f64, f64)> = sounds
@@ -104,10 +108,13 @@ pub fn segmentation_rate(sounds: &[Sound]) -> Option<(f64, f64)> {
     (total > 0.0).then(|| (60.0 * kept.len() as f64 / total, span))
 }
 
-/// The values within [`OUTLIER`] of their median.
+/// The values within a factor [`OUTLIER_RATIO`] of their median.
 fn trimmed(x: &[f64]) -> Vec<f64> {
     let m = median(x);
-    x.iter().copied().filter(|c| (c - m).abs() <= OUTLIER * m).collect()
+    x.iter()
+        .copied()
+        .filter(|c| *c * OUTLIER_RATIO >= m && *c <= OUTLIER_RATIO * m)
+        .collect()
 }
 
 fn median(x: &[f64]) -> f64 {

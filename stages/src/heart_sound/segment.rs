@@ -11,7 +11,7 @@ use super::heart_rate::RateEstimate;
 use super::hsmm::Segment;
 use super::hypotheses::segment_block;
 use super::labelling::{Labelling, judge};
-use super::murmur::{PhaseLevels, phase_levels};
+use super::murmur::{MurmurKind, PhaseLevels, indicate, phase_levels};
 
 /// Seconds of context added before and after each block.
 pub const MARGIN_S: f64 = 3.0;
@@ -54,7 +54,8 @@ pub fn segment(signal: &[f32], rate: f64, block_s: f64, bpm: (f64, f64)) -> Vec<
             let (est, mut segs) = segment_features(&feats, bpm);
             set_centroids(&mut segs, &feats.hilbert);
             set_levels(&mut segs, &observations(&feats));
-            let labelling = judge(&mut segs, &feats);
+            let heard = indicate(&phase_levels(&segs, &feats), false).kind != MurmurKind::None;
+            let labelling = judge(&mut segs, &feats, heard);
             let murmur = phase_levels(&segs, &feats);
             let offset = (from as f64 * FEATURE_RATE / rate).round() as usize;
             let core = (a as f64 * FEATURE_RATE / rate)..(b as f64 * FEATURE_RATE / rate);
