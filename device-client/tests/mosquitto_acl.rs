@@ -403,3 +403,63 @@ async fn a_device_certificate_cannot_take_the_cloud_client_id() {
         "the cloud's session was taken over"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_reaches_its_own_shadow_and_not_another_devices() {
+    let Some(mosquitto) = mosquitto() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    generate_dev_certs(dir.path(), &["dev-a", "dev-b", CLOUD], &["localhost", "127.0.0.1"]).unwrap();
+    let (_broker, port) = start_mosquitto(&mosquitto, dir.path());
+    let shadow = |thing: &str, op: &str| haul_device::contract::shadow::shadow_topic(thing, op);
+
+    // The cloud side (the shadow service of `haul dev`) hears every device's updates.
+    let (cloud, mut cloud_rx, mut cloud_acks) = raw_client(dir.path(), CLOUD, port).await;
+    cloud
+        .subscribe("$aws/things/+/shadow/name/+/update", QoS::AtLeastOnce)
+        .await
+        .unwrap();
+    assert_eq!(
+        cloud_acks.recv().await.unwrap(),
+        [SubscribeReasonCode::Success(QoS::AtLeastOnce)]
+    );
+    let (a, mut a_rx, mut a_acks) = raw_client(dir.path(), "dev-a", port).await;
+    for filter in [shadow("dev-b", "update/delta"), shadow("dev-a", "update/delta")] {
+        a.subscribe(filter, QoS::AtLeastOnce).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_secs(10), a_acks.recv())
+            .await
+            .unwrap();
+    }
+    // A writes into B's shadow (dropped), then into its own (delivered).
+    for thing in ["dev-b", "dev-a"] {
+        a.publish(
+            shadow(thing, "update"),
+            QoS::AtLeastOnce,
+            false,
+            format!("{{\"from\":\"{thing}\"}}"),
+        )
+        .await
+        .unwrap();
+    }
+    let (t, _) = next(&mut cloud_rx).await;
+    assert_eq!(
+        t,
+        shadow("dev-a", "update"),
+        "A's update of B's shadow reached the cloud"
+    );
+    // The cloud answers on B's delta (A must not receive it), then on A's.
+    for thing in ["dev-b", "dev-a"] {
+        cloud
+            .publish(
+                shadow(thing, "update/delta"),
+                QoS::AtLeastOnce,
+                false,
+                thing.as_bytes().to_vec(),
+            )
+            .await
+            .unwrap();
+    }
+    let (t, _) = next(&mut a_rx).await;
+    assert_eq!(t, shadow("dev-a", "update/delta"), "A received B's delta");
+}
