@@ -374,6 +374,41 @@ mod tests {
     }
 
     #[test]
+    fn the_shadow_variant_has_its_rule_and_each_device_only_its_own_shadow() {
+        let t = template("[[routes]]\nstage = \"a\"\n");
+        let r = &t.value["Resources"];
+        let rule = &r["PresignShadowRule"]["Properties"]["TopicRulePayload"];
+        assert!(
+            rule["Sql"]
+                .as_str()
+                .unwrap()
+                .contains("'$aws/things/+/shadow/name/haul-upload/update/documents'")
+        );
+        assert_eq!(rule["ErrorAction"]["Sqs"]["QueueUrl"]["Ref"], "PresignRuleErrors");
+        assert_eq!(
+            r["PresignShadowRulePermission"]["Properties"]["SourceArn"]["Fn::GetAtt"][0],
+            "PresignShadowRule"
+        );
+        let statements = r["DevicePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+            .as_array()
+            .unwrap();
+        let shadow_arns: Vec<String> = statements
+            .iter()
+            .flat_map(|s| {
+                s["Resource"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_else(|| vec![s["Resource"].clone()])
+            })
+            .filter_map(|r| r["Fn::Sub"].as_str().map(str::to_owned))
+            .filter(|arn| arn.contains("$aws/"))
+            .collect();
+        assert_eq!(shadow_arns.len(), 6, "{shadow_arns:?}");
+        let own = "$aws/things/${!iot:Connection.Thing.ThingName}/shadow/name/haul-upload/";
+        assert!(shadow_arns.iter().all(|arn| arn.contains(own)), "{shadow_arns:?}");
+    }
+
+    #[test]
     fn the_presign_function_counts_requests_in_the_bucket_and_the_counters_expire() {
         let t = template("[[routes]]\nstage = \"a\"\n");
         let r = &t.value["Resources"];
