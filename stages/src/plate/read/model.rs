@@ -13,12 +13,13 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use tract_onnx::pb::{GraphProto, ModelProto};
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use super::posteriors::{Posteriors, is_distribution};
+use super::rewrite::{fold_hard_swish, widen_shape_casts};
 use crate::plate::error::PlateError;
 
 /// Input widths are rounded up to a multiple of this (the network's time stride is 8).
@@ -29,10 +30,6 @@ const MAX_PLANS: usize = 8;
 const MAX_MODEL_BYTES: u64 = 1 << 30;
 
 type Plan = Arc<TypedRunnableModel>;
-
-/// ONNX `TensorProto.DataType` codes.
-const ONNX_INT32: i64 = 6;
-const ONNX_INT64: i64 = 7;
 
 /// The graph plans are made from.
 enum Graph {
@@ -205,7 +202,7 @@ type Parsed = (Graph, InputShape, Vec<(String, String)>);
 
 fn parse(bytes: &[u8], default_height: usize) -> Result<Parsed, String> {
     let onnx = tract_onnx::onnx();
-    let proto = onnx
+    let mut proto = onnx
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|e| format!("not an ONNX model: {e}"))?;
     if proto.graph.as_ref().is_none_or(|g| g.node.is_empty()) {
@@ -216,6 +213,10 @@ fn parse(bytes: &[u8], default_height: usize) -> Result<Parsed, String> {
         .iter()
         .map(|p| (p.key.clone(), p.value.clone()))
         .collect();
+    // Exporter idioms tract runs slowly are replaced by equivalent forms (see `rewrite`).
+    if let Some(g) = proto.graph.as_mut() {
+        fold_hard_swish(g);
+    }
     let mut widened = proto.clone();
     if let Some(g) = widened.graph.as_mut() {
         widen_shape_casts(g);
@@ -263,34 +264,6 @@ fn any_width(model: InferenceModel, input: InputShape) -> TractResult<(TypedMode
     Ok((typed, width))
 }
 
-/// Exporters such as paddle2onnx compute reshape targets as `Shape -> Cast(int32) -> ...
-/// -> Cast(int64)`; tract follows a symbolic dimension through int64 shape arithmetic but
-/// not through int32, so such casts of a `Shape` output are made to int64 (shapes fit
-/// either). Returns how many were changed. A graph this breaks falls back to per-width typing.
-fn widen_shape_casts(graph: &mut GraphProto) -> usize {
-    let shapes: Vec<String> = graph
-        .node
-        .iter()
-        .filter(|n| n.op_type == "Shape")
-        .flat_map(|n| n.output.iter().cloned())
-        .collect();
-    let mut changed = 0;
-    for node in graph.node.iter_mut() {
-        if node.op_type != "Cast" || !node.input.first().is_some_and(|i| shapes.contains(i)) {
-            continue;
-        }
-        for a in node
-            .attribute
-            .iter_mut()
-            .filter(|a| a.name == "to" && a.i == ONNX_INT32)
-        {
-            a.i = ONNX_INT64;
-            changed += 1;
-        }
-    }
-    changed
-}
-
 /// Reads `[batch, channels, height, width]` from the model's declared input.
 fn input_shape(model: &InferenceModel, default_height: usize) -> Result<InputShape, String> {
     let fact = model.input_fact(0).map_err(|e| e.to_string())?;
@@ -334,44 +307,5 @@ fn output_classes(plan: &Plan) -> Result<usize, String> {
             "output shape {:?} is not [batch, frames, classes] with classes >= 2",
             fact.shape
         )),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tract_onnx::pb::{AttributeProto, NodeProto};
-
-    fn node(op: &str, input: &str, output: &str, to: Option<i64>) -> NodeProto {
-        NodeProto {
-            op_type: op.into(),
-            input: vec![input.into()],
-            output: vec![output.into()],
-            attribute: to
-                .map(|i| AttributeProto {
-                    name: "to".into(),
-                    i,
-                    ..AttributeProto::default()
-                })
-                .into_iter()
-                .collect(),
-            ..NodeProto::default()
-        }
-    }
-
-    #[test]
-    fn only_int32_casts_of_shapes_are_widened() {
-        let mut g = GraphProto {
-            node: vec![
-                node("Shape", "x", "s", None),
-                node("Cast", "s", "s32", Some(ONNX_INT32)),
-                node("Cast", "x", "x32", Some(ONNX_INT32)),
-                node("Cast", "s", "sf", Some(1)),
-            ],
-            ..GraphProto::default()
-        };
-        assert_eq!(widen_shape_casts(&mut g), 1);
-        let to: Vec<i64> = g.node[1..].iter().map(|n| n.attribute[0].i).collect();
-        assert_eq!(to, [ONNX_INT64, ONNX_INT32, 1]);
     }
 }
