@@ -93,6 +93,32 @@ fn a_two_row_plate_reads_the_top_row_then_the_bottom_row() {
 }
 
 #[test]
+fn exporter_idioms_read_the_same_as_the_plain_network() {
+    // The spelt-out hard-swish and the int32 shape arithmetic of paddle2onnx exports are
+    // rewritten before loading; shape arithmetic through float is typed per width.
+    let plates = [
+        (Rect::new(80, 90, 200, 56), "11A11"),
+        (Rect::new(60, 90, 260, 56), "1A1A111"),
+    ];
+    for model in ["tiny_rec_paddle.onnx", "tiny_rec_float_shape.onnx"] {
+        let with = ReadParams {
+            model: fixture(model),
+            ..params()
+        };
+        let (plain, other) = (Reader::new(&params()).expect("tiny"), Reader::new(&with).expect(model));
+        for (plate, text) in plates {
+            let g = photo(plate, &[text], 0.0);
+            let (a, b) = (
+                plain.read(&g, plate).expect("read"),
+                other.read(&g, plate).expect(model),
+            );
+            assert_eq!((a.text.as_str(), b.text.as_str()), (text, text), "{model}");
+            assert!((a.confidence - b.confidence).abs() < 1e-4, "{model}: {a:?} {b:?}");
+        }
+    }
+}
+
+#[test]
 fn a_format_decides_a_symbol_the_glyphs_leave_open() {
     let plate = Rect::new(80, 90, 200, 56);
     let g = photo(plate, &["1A11"], 0.0);

@@ -9,12 +9,16 @@ ground-truth crops.
     its own resize to 48 x max(320, 48*w/h) and CTC decoding; onnxruntime with 1 thread
     and with its default (all cores).
   * onnxruntime alone on inputs of exactly the shapes haul fed tract (1 x 3 x 48 x W per
-    plate), 1 thread: the inference engines compared on equal work.
+    plate), 1 thread, and tract alone on the same inputs in the same way (the
+    plate_rec_bench example, given with --rec-bench): the inference engines compared on
+    equal work. haul's own figure adds its line extraction, decoding and, on the first
+    plate of each width, tract's plan for that width.
 Texts are compared after upper-casing and keeping letters and digits only, like
 `haul eval`. Times are per plate, the minimum over --rounds passes for each side.
 
 Requires: pip install rapidocr-onnxruntime==1.4.4 (brings onnxruntime, opencv, numpy)
-Usage: compare_rapidocr.py --dataset DIR --model rec.onnx [--bin HAUL] [--cascade FILE] [--rounds 3]
+Usage: compare_rapidocr.py --dataset DIR --model rec.onnx [--bin HAUL] [--rec-bench EXAMPLE]
+                           [--cascade FILE] [--rounds 3]
 """
 import argparse
 import json
@@ -81,6 +85,11 @@ def ort_same_shapes(ort, np, model, widths, rounds):
     return sum(best) / len(best)
 
 
+def tract_same_shapes(binary, model, widths, rounds):
+    cmd = [binary, model, str(rounds)] + [str(w) for w in widths]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)["ms_per_plate"]
+
+
 def haul_pass(binary, dataset, model, cascade):
     cmd = [binary, "eval", "plates", "--dataset", dataset, "--read", "--model", model, "--json", "--per-image"]
     if cascade:
@@ -95,6 +104,8 @@ def main():
     ap.add_argument("--cascade", default=None)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--bin", default=None, help="haul binary (default: $CARGO_TARGET_DIR/release/haul)")
+    ap.add_argument("--rec-bench", default=None,
+                    help="plate_rec_bench example (default: $CARGO_TARGET_DIR/release/examples/plate_rec_bench)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
     try:
@@ -107,6 +118,7 @@ def main():
         return 3
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.dirname(__file__), "..", "..", "..", "target"))
     binary = args.bin or os.path.join(target, "release", "haul")
+    rec_bench = args.rec_bench or os.path.join(target, "release", "examples", "plate_rec_bench")
     truth = load_truth(args.dataset)
     truths = [t for _, _, t in truth]
     crops = []
@@ -129,6 +141,7 @@ def main():
         haul_ms = [min(a, p["read_ms"]) for a, p in zip(haul_ms, per)]
     widths = [p["input_width"] for p in report["per_image"] if "input_width" in p]
     ort_ms = ort_same_shapes(ort, np, args.model, widths, args.rounds)
+    tract_ms = tract_same_shapes(rec_bench, args.model, widths, args.rounds) if os.path.exists(rec_bench) else None
     n = len(crops)
     rows = []
     for t, (texts, times) in rapid.items():
@@ -137,6 +150,8 @@ def main():
         rows.append((f"RapidOCR {TextRecognizer.__module__.split('.')[0]} 1.4.4 + onnxruntime {ort.__version__}, {label}",
                      e, a, sum(times) / n))
     rows.append((f"onnxruntime {ort.__version__} alone, haul's input shapes, 1 thread", None, None, ort_ms))
+    if tract_ms is not None:
+        rows.append(("tract alone (haul's network), haul's input shapes, 1 thread", None, None, tract_ms))
     rows.append(("haul (tract, 1 thread)", report["text_exact_on_truth_box"], report["text_char_accuracy"],
                  sum(haul_ms) / n))
     print(f"{'reader on the ground-truth boxes':72} {'exact':>6} {'chars':>6} {'ms/plate':>9}")

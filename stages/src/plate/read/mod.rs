@@ -22,6 +22,8 @@ pub mod patterns;
 mod posteriors;
 pub mod preprocess;
 pub mod regions;
+#[cfg(feature = "read")]
+mod rewrite;
 pub mod viterbi;
 pub mod warp;
 

@@ -4,16 +4,22 @@
 //!
 //! The width of the input is dynamic in such models, but tract optimises a graph for one
 //! concrete shape, so a plan is built per width bucket (a multiple of [`WIDTH_STEP`]) when
-//! first needed and kept in a small cache.
+//! first needed and kept in a small cache. The graph is typed and decluttered once at load
+//! with the width as a symbol, so that a new bucket costs only binding the width and the
+//! final optimisation (about a quarter of the time typing the whole graph again takes); graphs whose shape
+//! arithmetic tract cannot follow symbolically are typed per width instead.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use tract_onnx::pb::ModelProto;
 use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_hir::infer::Factoid;
 
 use super::posteriors::{Posteriors, is_distribution};
+use super::rewrite::{fold_hard_swish, widen_shape_casts};
 use crate::plate::error::PlateError;
 
 /// Input widths are rounded up to a multiple of this (the network's time stride is 8).
@@ -24,6 +30,14 @@ const MAX_PLANS: usize = 8;
 const MAX_MODEL_BYTES: u64 = 1 << 30;
 
 type Plan = Arc<TypedRunnableModel>;
+
+/// The graph plans are made from.
+enum Graph {
+    /// Typed and decluttered with the input width as `width`; a plan binds it.
+    AnyWidth { model: TypedModel, width: Symbol },
+    /// Typed from scratch for each width.
+    PerWidth(InferenceModel),
+}
 
 /// What the model declares about its input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +53,7 @@ pub struct InputShape {
 /// A loaded recogniser.
 pub struct RecModel {
     path: PathBuf,
-    model: InferenceModel,
+    graph: Graph,
     input: InputShape,
     classes: usize,
     metadata: Vec<(String, String)>,
@@ -74,13 +88,12 @@ impl RecModel {
         let bytes = std::fs::read(path).map_err(|e| PlateError::io(path, e))?;
         // tract reports malformed graphs as errors; a panic deep in a parser must not take
         // the worker down either, so it is turned into the same permanent error.
-        let parsed = std::panic::catch_unwind(|| parse(&bytes))
+        let parsed = std::panic::catch_unwind(|| parse(&bytes, default_height))
             .map_err(|_| model_error(path, "the ONNX parser failed on this file"))?;
-        let (model, metadata) = parsed.map_err(|e| model_error(path, e))?;
-        let input = input_shape(&model, default_height).map_err(|e| model_error(path, e))?;
+        let (graph, input, metadata) = parsed.map_err(|e| model_error(path, e))?;
         let mut rec = RecModel {
             path: path.to_path_buf(),
-            model,
+            graph,
             input,
             classes: 0,
             metadata,
@@ -129,7 +142,9 @@ impl RecModel {
             detail,
         };
         let plan = self.plan(width)?;
-        let tensor = Tensor::from_shape(&[1, c, h, width], &input).map_err(|e| fail(e.to_string()))?;
+        let tensor = tract_ndarray::Array4::from_shape_vec((1, c, h, width), input)
+            .map_err(|e| fail(e.to_string()))?
+            .into_tensor();
         let out = plan.run(tvec!(tensor.into_tvalue())).map_err(|e| fail(e.to_string()))?;
         let out = out.into_iter().next().ok_or_else(|| fail("no output".into()))?;
         let view = out.to_plain_array_view::<f32>().map_err(|e| fail(e.to_string()))?;
@@ -162,12 +177,18 @@ impl RecModel {
             return Ok(plan);
         }
         let shape = [1, self.input.channels, self.input.height, width];
-        let model = self.model.clone();
+        let graph = &self.graph;
         let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || -> TractResult<Plan> {
-            model
-                .with_input_fact(0, f32::fact(shape).into())?
-                .into_optimized()?
-                .into_runnable()
+            let typed = match graph {
+                Graph::AnyWidth { model, width: sym } => {
+                    model.set_symbols(&HashMap::from([(sym.clone(), TDim::from(width))]))?
+                }
+                Graph::PerWidth(model) => model
+                    .clone()
+                    .with_input_fact(0, f32::fact(shape).into())?
+                    .into_typed()?,
+            };
+            typed.into_optimized()?.into_runnable()
         }))
         .map_err(|_| model_error(&self.path, format!("tract failed while optimising for input {shape:?}")))?
         .map_err(|e| model_error(&self.path, format!("cannot prepare input {shape:?}: {e:#}")))?;
@@ -177,11 +198,11 @@ impl RecModel {
     }
 }
 
-type Parsed = (InferenceModel, Vec<(String, String)>);
+type Parsed = (Graph, InputShape, Vec<(String, String)>);
 
-fn parse(bytes: &[u8]) -> Result<Parsed, String> {
+fn parse(bytes: &[u8], default_height: usize) -> Result<Parsed, String> {
     let onnx = tract_onnx::onnx();
-    let proto = onnx
+    let mut proto = onnx
         .proto_model_for_read(&mut &bytes[..])
         .map_err(|e| format!("not an ONNX model: {e}"))?;
     if proto.graph.as_ref().is_none_or(|g| g.node.is_empty()) {
@@ -192,8 +213,34 @@ fn parse(bytes: &[u8]) -> Result<Parsed, String> {
         .iter()
         .map(|p| (p.key.clone(), p.value.clone()))
         .collect();
-    let model = onnx
-        .model_for_proto_model(&proto)
+    // Exporter idioms tract runs slowly are replaced by equivalent forms (see `rewrite`).
+    if let Some(g) = proto.graph.as_mut() {
+        fold_hard_swish(g);
+    }
+    let mut widened = proto.clone();
+    if let Some(g) = widened.graph.as_mut() {
+        widen_shape_casts(g);
+    }
+    let model = load_graph(&widened)?;
+    let input = input_shape(&model, default_height)?;
+    let typed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| any_width(model, input)));
+    let graph = match typed {
+        Ok(Ok((model, width))) => Graph::AnyWidth { model, width },
+        Ok(Err(e)) => per_width(&proto, &format!("{e:#}"))?,
+        Err(_) => per_width(&proto, "tract panicked")?,
+    };
+    Ok((graph, input, metadata))
+}
+
+/// The fallback when the graph cannot be typed for any width.
+fn per_width(proto: &ModelProto, why: &str) -> Result<Graph, String> {
+    tracing::debug!("the recogniser is typed per input width: {why}");
+    Ok(Graph::PerWidth(load_graph(proto)?))
+}
+
+fn load_graph(proto: &ModelProto) -> Result<InferenceModel, String> {
+    let model = tract_onnx::onnx()
+        .model_for_proto_model(proto)
         .map_err(|e| format!("cannot load the graph: {e:#}"))?;
     if model.inputs.len() != 1 || model.outputs.is_empty() {
         return Err(format!(
@@ -202,7 +249,19 @@ fn parse(bytes: &[u8]) -> Result<Parsed, String> {
             model.outputs.len()
         ));
     }
-    Ok((model, metadata))
+    Ok(model)
+}
+
+/// The graph typed and decluttered for any input width (a symbol).
+fn any_width(model: InferenceModel, input: InputShape) -> TractResult<(TypedModel, Symbol)> {
+    let width = model.symbols.sym("haul_input_width");
+    let w = input.fixed_width.map_or_else(|| width.to_dim(), |w| w.to_dim());
+    let fact = f32::fact([1.to_dim(), input.channels.to_dim(), input.height.to_dim(), w]);
+    let typed = model
+        .with_input_fact(0, fact.into())?
+        .into_typed()?
+        .into_decluttered()?;
+    Ok((typed, width))
 }
 
 /// Reads `[batch, channels, height, width]` from the model's declared input.
