@@ -59,8 +59,8 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                         "Resource": object_arn(&format!("{incoming}*"))
                     },
                     {
-                        // A resend answers from the stored results; listing (under the
-                        // results and counters only) makes a missing object a 404, not a 403.
+                        // A resend answers from the stored results; listing (below) makes a
+                        // result not written yet a 404, not a 403.
                         "Sid": "ReadResultsForResend",
                         "Effect": "Allow",
                         "Action": ["s3:GetObject"],
@@ -75,11 +75,14 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                         "Resource": object_arn(&format!("{RATE_LIMIT_PREFIX}*"))
                     },
                     {
+                        // As for the stages: S3's existence check on a GET or HEAD carries
+                        // no prefix, hence IfExists (without it every first request of a
+                        // window would read a 403); explicit listings stay under these.
                         "Sid": "ListResultsAndCounters",
                         "Effect": "Allow",
                         "Action": ["s3:ListBucket"],
                         "Resource": bucket_arn(),
-                        "Condition": { "StringLike": { "s3:prefix": [format!("{results}*"), format!("{RATE_LIMIT_PREFIX}*")] } }
+                        "Condition": { "StringLikeIfExists": { "s3:prefix": [format!("{results}*"), format!("{RATE_LIMIT_PREFIX}*")] } }
                     },
                     {
                         "Sid": "AnswerDevices",

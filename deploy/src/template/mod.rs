@@ -423,6 +423,15 @@ mod tests {
                 .unwrap()
                 .ends_with("/rate-limit/*")
         );
+        let list = statements
+            .iter()
+            .find(|s| s["Sid"] == "ListResultsAndCounters")
+            .unwrap();
+        assert_eq!(
+            list["Condition"]["StringLikeIfExists"]["s3:prefix"],
+            json!(["results/*", "rate-limit/*"]),
+            "a HEAD of a missing counter must be a 404 (IfExists), not a 403: {list}"
+        );
         let rules = r["Bucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
             .as_array()
             .unwrap();
