@@ -78,6 +78,13 @@ impl MiniStack {
         panic!("MiniStack did not listen on {port} within 60 s");
     }
 
+    /// A store on it, with the bucket `bucket` created.
+    pub async fn store_with_bucket(&self, bucket: &str) -> haul_aws::S3Store {
+        let s3 = haul_aws::S3Store::from_config(&self.sdk_config().await);
+        s3.client().create_bucket().bucket(bucket).send().await.expect("bucket");
+        s3
+    }
+
     /// An AWS SDK configuration pointing at it.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
         haul_aws::config_loader()

@@ -221,14 +221,7 @@ async fn a_multipart_request_without_usable_part_digests_is_rejected() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn on_ministack_a_part_must_match_its_digest_and_a_false_whole_file_digest_fails_the_checksum_stage() {
     let Some(ms) = MiniStack::start() else { return };
-    let sdk = ms.sdk_config().await;
-    let s3 = Arc::new(haul_aws::S3Store::from_config(&sdk));
-    s3.client()
-        .create_bucket()
-        .bucket("haul-data")
-        .send()
-        .await
-        .expect("bucket");
+    let s3 = Arc::new(ms.store_with_bucket("haul-data").await);
     let config = HaulConfig::from_toml(CONFIG, "t").unwrap();
     let presigner = Presigner::for_endpoint(Arc::new(config.clone()), &ms.url, ACCESS_KEY, SECRET_KEY);
     let data = body(11 << 20, 9);

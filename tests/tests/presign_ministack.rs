@@ -27,14 +27,7 @@ async fn put(url: &str, headers: &[(String, String)], body: Vec<u8>) -> u16 {
 #[tokio::test]
 async fn ministack_enforces_the_presigned_url_the_same_way() {
     let Some(ms) = MiniStack::start() else { return };
-    let sdk = ms.sdk_config().await;
-    let s3 = haul_aws::S3Store::from_config(&sdk);
-    s3.client()
-        .create_bucket()
-        .bucket("haul-data")
-        .send()
-        .await
-        .expect("bucket");
+    let s3 = ms.store_with_bucket("haul-data").await;
     let config = Arc::new(HaulConfig::from_toml(CONFIG, "t").unwrap());
     let presigner = Presigner::for_endpoint(config, &ms.url, ACCESS_KEY, SECRET_KEY);
     let body = b"the real payload".to_vec();

@@ -97,14 +97,7 @@ async fn ministack_serves_the_shared_counters_the_same_way() {
     let Some(ms) = haul_tests::ministack::MiniStack::start() else {
         return;
     };
-    let sdk = ms.sdk_config().await;
-    let s3 = haul_aws::S3Store::from_config(&sdk);
-    s3.client()
-        .create_bucket()
-        .bucket("haul-data")
-        .send()
-        .await
-        .expect("bucket");
+    ms.store_with_bucket("haul-data").await;
     let config = Arc::new(HaulConfig::from_toml(CONFIG, "t").unwrap());
     let (access, secret) = (haul_tests::ministack::ACCESS_KEY, haul_tests::ministack::SECRET_KEY);
     let containers = (0..CONTAINERS)

@@ -6,7 +6,7 @@ use haul_pipeline::config::{HaulConfig, RATE_LIMIT_PREFIX};
 use serde_json::{Map, Value, json};
 
 use super::stage::iot_arn;
-use super::storage::{bucket_arn, object_arn};
+use super::storage::{list_under, object_arn};
 
 /// The rule's query: device requests and multipart completions, with the device id taken
 /// from the topic (the broker authenticated it), never from the payload.
@@ -59,8 +59,7 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                         "Resource": object_arn(&format!("{incoming}*"))
                     },
                     {
-                        // A resend answers from the stored results; listing (below) makes a
-                        // result not written yet a 404, not a 403.
+                        // A resend answers from the stored results.
                         "Sid": "ReadResultsForResend",
                         "Effect": "Allow",
                         "Action": ["s3:GetObject"],
@@ -74,16 +73,11 @@ pub fn add(resources: &mut Map<String, Value>, config: &HaulConfig) {
                         "Action": ["s3:GetObject", "s3:PutObject"],
                         "Resource": object_arn(&format!("{RATE_LIMIT_PREFIX}*"))
                     },
-                    {
-                        // As for the stages: S3's existence check on a GET or HEAD carries
-                        // no prefix, hence IfExists (without it every first request of a
-                        // window would read a 403); explicit listings stay under these.
-                        "Sid": "ListResultsAndCounters",
-                        "Effect": "Allow",
-                        "Action": ["s3:ListBucket"],
-                        "Resource": bucket_arn(),
-                        "Condition": { "StringLikeIfExists": { "s3:prefix": [format!("{results}*"), format!("{RATE_LIMIT_PREFIX}*")] } }
-                    },
+                    // A result or counter not written yet must read as a 404, not a 403.
+                    list_under(
+                        "ListResultsAndCounters",
+                        &[format!("{results}*"), format!("{RATE_LIMIT_PREFIX}*")]
+                    ),
                     {
                         "Sid": "AnswerDevices",
                         "Effect": "Allow",

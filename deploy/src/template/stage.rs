@@ -4,7 +4,7 @@
 use haul_pipeline::config::HaulConfig;
 use serde_json::{Map, Value, json};
 
-use super::storage::{bucket_arn, object_arn};
+use super::storage::{list_under, object_arn};
 use crate::plan::{self, DLQ_RETENTION_S, QUEUE_RETENTION_S, StagePlan};
 
 /// `arn:...:iot:REGION:ACCOUNT:{resource}`.
@@ -193,16 +193,7 @@ fn function(config: &HaulConfig, stage: &StagePlan, queue: &str) -> Value {
                     "Action": ["s3:GetObject", "s3:PutObject"],
                     "Resource": object_arn(&format!("{results}*"))
                 },
-                {
-                    // S3 answers 404 for a missing key only to a caller that may list the
-                    // bucket (else 403). Its existence check carries no prefix, hence
-                    // IfExists; explicit listings must stay under the stage's results.
-                    "Sid": "ListOwnResults",
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket"],
-                    "Resource": bucket_arn(),
-                    "Condition": { "StringLikeIfExists": { "s3:prefix": [results.clone(), format!("{results}*")] } }
-                },
+                list_under("ListOwnResults", &[results.clone(), format!("{results}*")]),
                 {
                     "Sid": "PublishResults",
                     "Effect": "Allow",

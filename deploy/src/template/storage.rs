@@ -15,6 +15,20 @@ pub fn object_arn(path: &str) -> Value {
     json!({ "Fn::Sub": format!("arn:${{AWS::Partition}}:s3:::${{Bucket}}/{path}") })
 }
 
+/// A statement allowing `s3:ListBucket` under `prefixes` (`s3:prefix` patterns). S3 answers
+/// 404 for a missing key only to a caller that may list the bucket (else 403), and that
+/// existence check carries no prefix, hence `IfExists`; explicit listings stay under
+/// `prefixes`.
+pub fn list_under(sid: &str, prefixes: &[String]) -> Value {
+    json!({
+        "Sid": sid,
+        "Effect": "Allow",
+        "Action": ["s3:ListBucket"],
+        "Resource": bucket_arn(),
+        "Condition": { "StringLikeIfExists": { "s3:prefix": prefixes } }
+    })
+}
+
 /// `arn:...:s3:::BUCKET`.
 pub fn bucket_arn() -> Value {
     json!({ "Fn::GetAtt": ["Bucket", "Arn"] })
