@@ -29,9 +29,9 @@ use haul_contract::{
 };
 use haul_pipeline::config::HaulConfig;
 use haul_pipeline::router::Router;
+use rate_limit::Limiter;
 
-pub use rate_limit::{Limiter, RateLimiter, SharedLimit};
-pub use shadow::CLOUD_CLIENT_TOKEN;
+pub use rate_limit::RateLimiter;
 pub use sign::{Endpoint, SignError, Signer};
 pub use sizing::expiry_for;
 pub use validate::Rejection;

@@ -4,6 +4,8 @@
 //! only its own topics; the cloud's identity ([`CLOUD_CLIENT_ID`]) is reserved for the
 //! certificate issued to the cloud.
 
+use haul_contract::parse_topic;
+
 use crate::stack::CLOUD_CLIENT_ID;
 
 /// A TLS client, by its certificate's common name.
@@ -38,14 +40,11 @@ impl Identity {
             return false;
         }
         let levels: Vec<&str> = topic.split('/').collect();
+        let upload = parse_topic(topic);
         match self {
-            Identity::Cloud => {
-                matches!(levels.as_slice(), ["haul", d, "upload", "response" | "result"] if !d.is_empty())
-                    || own_shadow(&levels, None)
-            }
+            Identity::Cloud => upload.is_some_and(|(_, kind)| !kind.from_device()) || own_shadow(&levels, None),
             Identity::Device(me) => {
-                matches!(levels.as_slice(), ["haul", d, "upload", "request" | "complete" | "resend"] if d == me)
-                    || own_shadow(&levels, Some(me))
+                upload.is_some_and(|(d, kind)| d == me && kind.from_device()) || own_shadow(&levels, Some(me))
             }
         }
     }
@@ -53,16 +52,14 @@ impl Identity {
     /// Whether it may subscribe to `filter`.
     pub fn may_subscribe(&self, filter: &str) -> bool {
         let levels: Vec<&str> = filter.split('/').collect();
+        let upload = parse_topic(filter);
         match self {
             Identity::Cloud => {
-                matches!(
-                    levels.as_slice(),
-                    ["haul", "+", "upload", "request" | "complete" | "resend"]
-                ) || matches!(levels.as_slice(), ["$aws", "things", "+", "shadow", "name", _, ..])
+                upload.is_some_and(|(d, kind)| d == "+" && kind.from_device())
+                    || matches!(levels.as_slice(), ["$aws", "things", "+", "shadow", "name", _, ..])
             }
             Identity::Device(me) => {
-                !filter.contains(['+', '#'])
-                    && matches!(levels.as_slice(), ["haul", d, "upload", "response" | "result"] if d == me)
+                !filter.contains(['+', '#']) && upload.is_some_and(|(d, kind)| d == me && !kind.from_device())
                     || own_shadow(&levels, Some(me))
             }
         }
