@@ -10,7 +10,11 @@
 //! `8`/`B`) are decided by position.
 
 pub mod charset;
+#[cfg(feature = "read")]
+mod cpu;
 pub mod ctc;
+#[cfg(feature = "read")]
+mod depthwise;
 pub mod layout;
 #[cfg(feature = "read")]
 mod model;

@@ -18,6 +18,8 @@ use tract_onnx::prelude::*;
 use tract_onnx::tract_core::internal::DimLike;
 use tract_onnx::tract_hir::infer::Factoid;
 
+use super::cpu::choose_tract_kernels;
+use super::depthwise::fuse_depthwise;
 use super::posteriors::{Posteriors, is_distribution};
 use super::rewrite::{fold_hard_swish, widen_shape_casts};
 use crate::plate::error::PlateError;
@@ -81,6 +83,7 @@ impl RecModel {
     /// Loads and checks an ONNX recogniser; `default_height` is used when the model leaves the
     /// input height dynamic (PP-OCR rec models do; they are trained at 48).
     pub fn load(path: &Path, default_height: usize) -> Result<Self, PlateError> {
+        choose_tract_kernels();
         let meta = std::fs::metadata(path).map_err(|e| PlateError::io(path, e))?;
         if meta.len() > MAX_MODEL_BYTES {
             return Err(model_error(path, format!("{} bytes is larger than 1 GiB", meta.len())));
@@ -167,6 +170,47 @@ impl RecModel {
         }
     }
 
+    /// Times every node of the network at one input width (all-zero input, the minimum over
+    /// `runs` runs): `(op, node, ms)` in execution order, the node with its output shape and
+    /// what tract says of its implementation. For `plate_rec_bench --profile`.
+    pub fn profile(&self, width: usize, runs: usize) -> Result<Vec<(String, String, f64)>, PlateError> {
+        let (c, h) = (self.input.channels, self.input.height);
+        let fail = |detail: String| PlateError::Inference {
+            width,
+            height: h,
+            detail,
+        };
+        let plan = self.plan(width)?;
+        let mut times: Vec<(String, String, f64)> = Vec::new();
+        for _ in 0..runs.max(1) {
+            let tensor = tract_ndarray::Array4::<f32>::zeros((1, c, h, width)).into_tensor();
+            let mut state = TypedSimpleState::new(&plan).map_err(|e| fail(e.to_string()))?;
+            let mut step = 0;
+            state
+                .run_plan_with_eval(tvec!(tensor.into_tvalue()), |ctx, op_state, node, inputs| {
+                    let t0 = std::time::Instant::now();
+                    let out = tract_onnx::tract_core::plan::eval(ctx, op_state, node, inputs);
+                    let ms = t0.elapsed().as_secs_f64() * 1e3;
+                    match times.get_mut(step) {
+                        Some(t) => t.2 = t.2.min(ms),
+                        None => {
+                            let info = node.op().info().unwrap_or_default().join(" ");
+                            let shape = &node.outputs[0].fact.shape;
+                            times.push((
+                                node.op().name().to_string(),
+                                format!("{} {shape:?} {info}", node.name),
+                                ms,
+                            ));
+                        }
+                    }
+                    step += 1;
+                    out
+                })
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        Ok(times)
+    }
+
     /// The optimised plan for one input width (built on first use, then cached).
     fn plan(&self, width: usize) -> Result<Plan, PlateError> {
         let mut plans = self.plans.lock().unwrap_or_else(|p| p.into_inner());
@@ -183,10 +227,15 @@ impl RecModel {
                 Graph::AnyWidth { model, width: sym } => {
                     model.set_symbols(&HashMap::from([(sym.clone(), TDim::from(width))]))?
                 }
-                Graph::PerWidth(model) => model
-                    .clone()
-                    .with_input_fact(0, f32::fact(shape).into())?
-                    .into_typed()?,
+                Graph::PerWidth(model) => {
+                    let mut typed = model
+                        .clone()
+                        .with_input_fact(0, f32::fact(shape).into())?
+                        .into_typed()?
+                        .into_decluttered()?;
+                    fuse_depthwise(&mut typed)?;
+                    typed
+                }
             };
             typed.into_optimized()?.into_runnable()
         }))
@@ -257,10 +306,11 @@ fn any_width(model: InferenceModel, input: InputShape) -> TractResult<(TypedMode
     let width = model.symbols.sym("haul_input_width");
     let w = input.fixed_width.map_or_else(|| width.to_dim(), |w| w.to_dim());
     let fact = f32::fact([1.to_dim(), input.channels.to_dim(), input.height.to_dim(), w]);
-    let typed = model
+    let mut typed = model
         .with_input_fact(0, fact.into())?
         .into_typed()?
         .into_decluttered()?;
+    fuse_depthwise(&mut typed)?;
     Ok((typed, width))
 }
 
