@@ -55,17 +55,44 @@ impl Pointwise {
         }
     }
 
-    /// Applies `ops` in turn to every element (one pass per op, each a vectorisable loop).
+    /// Applies `ops` in turn to a few vectors (held in registers: the choice of operation
+    /// is made once per op for all of them).
     #[inline(always)]
-    fn apply_all(ops: &[Pointwise], xs: &mut [f32]) {
+    fn apply_vectors<S: Simd, const V: usize>(simd: S, ops: &[Pointwise], vs: &mut [S::f32s; V]) {
         for op in ops {
             match *op {
-                Pointwise::Mul(k) => xs.iter_mut().for_each(|x| *x *= k),
-                Pointwise::Add(k) => xs.iter_mut().for_each(|x| *x += k),
-                Pointwise::Max(k) => xs.iter_mut().for_each(|x| *x = x.max(k)),
-                Pointwise::Min(k) => xs.iter_mut().for_each(|x| *x = x.min(k)),
-                Pointwise::HardSwish => xs.iter_mut().for_each(|x| *x = Pointwise::HardSwish.apply(*x)),
+                Pointwise::Mul(k) => vs.iter_mut().for_each(|v| *v = simd.mul_f32s(*v, simd.splat_f32s(k))),
+                Pointwise::Add(k) => vs.iter_mut().for_each(|v| *v = simd.add_f32s(*v, simd.splat_f32s(k))),
+                Pointwise::Max(k) => vs.iter_mut().for_each(|v| *v = simd.max_f32s(*v, simd.splat_f32s(k))),
+                Pointwise::Min(k) => vs.iter_mut().for_each(|v| *v = simd.min_f32s(*v, simd.splat_f32s(k))),
+                Pointwise::HardSwish => vs.iter_mut().for_each(|v| {
+                    let t = simd.mul_add_e_f32s(*v, simd.splat_f32s(1.0 / 6.0), simd.splat_f32s(0.5));
+                    let t = simd.min_f32s(simd.max_f32s(t, simd.splat_f32s(0.0)), simd.splat_f32s(1.0));
+                    *v = simd.mul_f32s(*v, t);
+                }),
             }
+        }
+    }
+
+    /// `to[i] = ops(from[i])`, one pass, `V` vectors at a time.
+    #[inline(always)]
+    fn map<S: Simd, const V: usize>(simd: S, ops: &[Pointwise], from: &[f32], to: &mut [f32]) {
+        let (from_v, from_t) = S::as_simd_f32s(from);
+        let (to_v, to_t) = S::as_mut_simd_f32s(to);
+        let mut from_chunks = from_v.chunks_exact(V);
+        let mut to_chunks = to_v.chunks_exact_mut(V);
+        for (t, f) in (&mut to_chunks).zip(&mut from_chunks) {
+            let mut vs: [S::f32s; V] = std::array::from_fn(|i| f[i]);
+            Pointwise::apply_vectors(simd, ops, &mut vs);
+            t.copy_from_slice(&vs);
+        }
+        for (t, f) in to_chunks.into_remainder().iter_mut().zip(from_chunks.remainder()) {
+            let mut vs = [*f];
+            Pointwise::apply_vectors(simd, ops, &mut vs);
+            *t = vs[0];
+        }
+        for (t, f) in to_t.iter_mut().zip(from_t) {
+            *t = ops.iter().fold(*f, |v, op| op.apply(v));
         }
     }
 }
@@ -270,7 +297,7 @@ impl Run<'_> {
         let plane_len = rows * row_len;
         let mut planes = vec![0f32; plane_len * sw];
         let mut line = vec![0f32; if sw == 1 { 0 } else { w }];
-        let mut acc_row = vec![0f32; wo_runs];
+        let mut acc_row = vec![0f32; run];
         // Where tap (ky, kx) of the first output of a row run reads, from that run's start.
         let offsets: Vec<usize> = (0..kh * kw)
             .map(|t| (t % kw % sw) * plane_len + (t / kw) * row_len + t % kw / sw)
@@ -281,12 +308,9 @@ impl Run<'_> {
                 let input = &x[(ch * h + y) * w..][..w];
                 let row = (y + pt) * row_len;
                 if sw == 1 {
-                    let inside = &mut planes[row + pl..][..w];
-                    inside.copy_from_slice(input);
-                    Pointwise::apply_all(&op.pre, inside);
+                    Pointwise::map::<S, V>(simd, &op.pre, input, &mut planes[row + pl..][..w]);
                 } else {
-                    line.copy_from_slice(input);
-                    Pointwise::apply_all(&op.pre, &mut line);
+                    Pointwise::map::<S, V>(simd, &op.pre, input, &mut line);
                     for phase in 0..sw {
                         // The first input column landing in this phase, and where it lands.
                         let first = (phase + sw - pl % sw) % sw;
@@ -310,11 +334,21 @@ impl Run<'_> {
                             *a = simd.mul_add_e_f32s(*s, tap, *a);
                         }
                     }
-                    let (dst, _) = S::as_mut_simd_f32s(&mut acc_row[start..start + run]);
+                    Pointwise::apply_vectors(simd, &op.post, &mut acc);
+                    // Whole runs go straight to the output; the last one of a row through a
+                    // scratch row, of which only the outputs that exist are copied.
+                    let out_row = &mut out[(ch * ho + oy) * wo..][..wo];
+                    let dst = if start + run <= wo {
+                        &mut out_row[start..start + run]
+                    } else {
+                        &mut acc_row[..]
+                    };
+                    let (dst, _) = S::as_mut_simd_f32s(dst);
                     dst.copy_from_slice(&acc);
+                    if start + run > wo {
+                        out_row[start..].copy_from_slice(&acc_row[..wo - start]);
+                    }
                 }
-                Pointwise::apply_all(&op.post, &mut acc_row[..wo]);
-                out[(ch * ho + oy) * wo..][..wo].copy_from_slice(&acc_row[..wo]);
             }
         }
     }
