@@ -11,7 +11,8 @@ ground-truth crops.
   * onnxruntime alone on inputs of exactly the shapes haul fed tract (1 x 3 x 48 x W per
     plate), 1 thread, and tract alone on the same inputs in the same way (the
     plate_rec_bench example, given with --rec-bench): the inference engines compared on
-    equal work. haul's own figure adds its line extraction, decoding and, on the first
+    equal work, each after one untimed run per input shape (tract builds its plan for a
+    width then). haul's own figure adds its line extraction, decoding and, on the first
     plate of each width, tract's plan for that width.
 Texts are compared after upper-casing and keeping letters and digits only, like
 `haul eval`. Times are per plate, the minimum over --rounds passes for each side.
@@ -75,6 +76,8 @@ def ort_same_shapes(ort, np, model, widths, rounds):
     so.inter_op_num_threads = 1
     s = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     name = s.get_inputs()[0].name
+    for w in sorted(set(widths)):  # one untimed run per shape, as plate_rec_bench does
+        s.run(None, {name: np.zeros((1, 3, 48, w), np.float32)})
     best = [float("inf")] * len(widths)
     for _ in range(rounds):
         for i, w in enumerate(widths):
