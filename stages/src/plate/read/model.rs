@@ -138,14 +138,16 @@ impl RecModel {
             .unwrap_or_else(|| ((width + WIDTH_STEP / 2) / WIDTH_STEP).max(1) * WIDTH_STEP)
     }
 
+    /// What a failed run of the network at `width` reports.
+    fn failure(&self, width: usize) -> impl Fn(String) -> PlateError {
+        let height = self.input.height;
+        move |detail| PlateError::Inference { width, height, detail }
+    }
+
     /// Runs the network on one normalised input, `channels x height x width`, row-major.
     pub fn run(&self, input: Vec<f32>, width: usize) -> Result<Posteriors, PlateError> {
         let (c, h) = (self.input.channels, self.input.height);
-        let fail = |detail: String| PlateError::Inference {
-            width,
-            height: h,
-            detail,
-        };
+        let fail = self.failure(width);
         let plan = self.plan(width)?;
         let tensor = tract_ndarray::Array4::from_shape_vec((1, c, h, width), input)
             .map_err(|e| fail(e.to_string()))?
@@ -177,11 +179,7 @@ impl RecModel {
     /// what tract says of its implementation. For `plate_rec_bench --profile`.
     pub fn profile(&self, width: usize, runs: usize) -> Result<Vec<(String, String, f64)>, PlateError> {
         let (c, h) = (self.input.channels, self.input.height);
-        let fail = |detail: String| PlateError::Inference {
-            width,
-            height: h,
-            detail,
-        };
+        let fail = self.failure(width);
         let plan = self.plan(width)?;
         let mut times: Vec<(String, String, f64)> = Vec::new();
         for _ in 0..runs.max(1) {
