@@ -231,21 +231,7 @@ impl EvalOp for FusedDepthwise {
             ho,
             wo,
         };
-        // AVX2 rather than AVX-512 on x86: a run of 64 outputs is 8 vectors of it, and on the
-        // cores measured the wider registers were slower here (split 512-bit loads and FMAs).
-        #[cfg(target_arch = "x86_64")]
-        let run = match pulp::x86::V3::try_new() {
-            Some(simd) => {
-                Simd::vectorize(simd, run);
-                None
-            }
-            None => Some(run),
-        };
-        #[cfg(not(target_arch = "x86_64"))]
-        let run = Some(run);
-        if let Some(run) = run {
-            pulp::Arch::new().dispatch(run);
-        }
+        run.dispatch();
         drop(view);
         Ok(tvec![output.into_tvalue()])
     }
@@ -287,6 +273,19 @@ struct Run<'a> {
     out: &'a mut [f32],
     ho: usize,
     wo: usize,
+}
+
+impl Run<'_> {
+    /// Runs with AVX2 rather than AVX-512 on x86 (a run of 64 outputs is 8 vectors of it, and
+    /// on the cores measured the wider registers were slower here: split 512-bit loads and
+    /// FMAs), else with the widest vectors the CPU has.
+    fn dispatch(self) {
+        #[cfg(target_arch = "x86_64")]
+        if let Some(simd) = pulp::x86::V3::try_new() {
+            return Simd::vectorize(simd, self);
+        }
+        pulp::Arch::new().dispatch(self);
+    }
 }
 
 impl WithSimd for Run<'_> {
